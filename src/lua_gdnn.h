@@ -1,0 +1,59 @@
+/*
+** lua_gdnn.h: what the binding files share. The binding only translates
+** between Lua values and core calls; it keeps no numerical code.
+**
+** Every tensor-like userdata (Tensor, and the kinds that are also tensors,
+** such as GradientDescent and TensorJacobian) starts with an lgd_tensor,
+** so lgd_checktensor accepts all of them.
+*/
+#ifndef LUA_GDNN_H
+#define LUA_GDNN_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "core.h"
+#include "rng.h"
+#include "tensor.h"
+
+#define LGD_TENSOR "gdnn.Tensor"
+
+typedef struct lgd_tensor {
+  gd_tensor *t;          /* NULL once released by __gc or __close */
+} lgd_tensor;
+
+/* The tensor at arg (any tensor-like userdata), or a Lua error
+** "bad argument #arg to 'fname' (tensor expected, got X)". */
+gd_tensor *lgd_checktensor(lua_State *L, int arg);
+/* The same, but NULL when arg is not tensor-like. */
+gd_tensor *lgd_totensor(lua_State *L, int arg);
+/* A tensor made from a tensor, number or nested table at arg: a new
+** view or new tensor pushed on the stack (so the GC owns it). */
+gd_tensor *lgd_checktensorlike(lua_State *L, int arg);
+/* Push t as a new gdnn.Tensor, taking ownership (t is freed if the
+** userdata cannot be made). */
+void lgd_pushtensor(lua_State *L, gd_tensor *t);
+/* Make a userdata of size sz (at least sizeof(lgd_tensor)) holding t,
+** with metatable tname and nuv user values; takes ownership of t. */
+void *lgd_newtensorlike(lua_State *L, gd_tensor *t, size_t sz,
+                        const char *tname, int nuv);
+/* Register metatable tname as a kind of tensor: it gets every Tensor
+** metamethod, and its __index looks in methods first and then in the
+** Tensor methods. Leaves the metatable on the stack. */
+void lgd_newtensorclass(lua_State *L, const char *tname,
+                        const luaL_Reg *methods);
+/* Raise a Lua error from a core error. A blamed operand k becomes
+** argument argbase + k - 1 ("bad argument #n to 'f' (msg)"); otherwise
+** the message is "f: msg" with f the running function's name. */
+int lgd_error(lua_State *L, int argbase, const gd_error *err);
+/* Read a shape from arguments first.. (numbers) or from one table at
+** first; returns ndim. */
+int lgd_checkshape(lua_State *L, int first, size_t *shape);
+/* The generator behind gd.seed, gd.rand, gd.randn and the optimiser. */
+gd_rng *lgd_rng(lua_State *L);
+
+/* Each binding file adds its functions to the module table at idx. */
+void lgd_open_tensor(lua_State *L, int idx);
+void lgd_open_einsum(lua_State *L, int idx);
+
+#endif
