@@ -1,6 +1,16 @@
 /*
 ** einsum.h: NumPy-compatible einsum over gd_tensor views, with a planned
 ** pairwise contraction order and GEMM through OpenBLAS.
+**
+** A call is planned once per subscripts, operand shapes and strides (and
+** the output's layout); the plan sits in a small process-wide cache, so a
+** contraction repeated in a training loop pays its planning once, and
+** gd_einsum_into then allocates nothing.
+**
+** Limits: at most GD_EINSUM_MAX_OPS operands and GD_EINSUM_MAX_LABELS
+** distinct labels per call, counting each dimension that '...' covers as
+** one label; the plan cache is not thread-safe; out must not overlap an
+** operand.
 */
 #ifndef GD_EINSUM_H
 #define GD_EINSUM_H
@@ -10,14 +20,46 @@
 
 /* The most operands one einsum call takes. */
 #define GD_EINSUM_MAX_OPS 32
+/* The most distinct labels (letters and broadcast dimensions) per call. */
+#define GD_EINSUM_MAX_LABELS 64
+/* Up to this many operands the order is searched exhaustively; beyond,
+** greedily. */
+#define GD_EINSUM_OPTIMAL_MAX 6
 
-/* out = einsum(subscripts, ops[0], ..., ops[nops - 1]); a new tensor the
-** caller owns. Errors name the operand (1-based) that is at fault. */
+/* out = einsum(subscripts, ops[0], ..., ops[nops - 1]) as numpy.einsum
+** computes it; a new contiguous tensor the caller owns. Errors name the
+** operand (1-based) that is at fault. */
 gd_status gd_einsum(gd_tensor **out, const char *subscripts, int nops,
                     const gd_tensor *const *ops, gd_error *err);
 
-/* The same into out, whose shape must be the result's shape. */
+/* The same, overwriting out, whose shape must be the result's shape.
+** On a cache hit this allocates nothing. */
 gd_status gd_einsum_into(gd_tensor *out, const char *subscripts, int nops,
                          const gd_tensor *const *ops, gd_error *err);
+
+/* The pairwise order chosen for a call, as numpy.einsum_path gives it:
+** step s contracts the operands pairs[s][0] < pairs[s][1] (0-based
+** positions in the current list), which leave the list, and appends the
+** result at its end. A single operand gives one step {0, -1}. */
+typedef struct gd_einsum_order {
+  int nsteps;
+  int pairs[GD_EINSUM_MAX_OPS][2];
+  double flops;        /* estimate of the planned order */
+  double naive_flops;  /* estimate of one loop over every label */
+  double largest;      /* elements of the largest intermediate */
+} gd_einsum_order;
+
+/* Fill *order for einsum(subscripts, ops...). When report is not NULL,
+** *report receives a text like numpy.einsum_path's second result,
+** allocated with gd_malloc (free with gd_free(*report, *len + 1)). */
+gd_status gd_einsum_path(gd_einsum_order *order, char **report,
+                         size_t *len, const char *subscripts, int nops,
+                         const gd_tensor *const *ops, gd_error *err);
+
+/* Drop every cached plan and its work memory. */
+void gd_einsum_cache_clear(void);
+
+/* Counts of calls that found their plan cached and that had to plan. */
+void gd_einsum_cache_stats(size_t *hits, size_t *misses);
 
 #endif
