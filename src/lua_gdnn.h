@@ -23,12 +23,16 @@ typedef struct lgd_tensor {
 } lgd_tensor;
 
 /* The tensor at arg (any tensor-like userdata), or a Lua error
-** "bad argument #arg to 'fname' (tensor expected, got X)". */
+** "bad argument #arg to 'fname' (tensor expected, got X)"; a tensor
+** already released by __close is an error too. */
 gd_tensor *lgd_checktensor(lua_State *L, int arg);
 /* The same, but NULL when arg is not tensor-like. */
 gd_tensor *lgd_totensor(lua_State *L, int arg);
-/* A tensor made from a tensor, number or nested table at arg: a new
-** view or new tensor pushed on the stack (so the GC owns it). */
+/* A tensor made from a tensor, number or nested table at arg, pushed
+** on the stack so the GC owns it: the tensor userdata itself, or a new
+** tensor (a 0-d one for a number). The push fills the slot after the
+** last argument, so lua_settop to the full argument count first when
+** optional arguments may follow. */
 gd_tensor *lgd_checktensorlike(lua_State *L, int arg);
 /* Push t as a new gdnn.Tensor, taking ownership (t is freed if the
 ** userdata cannot be made). */
@@ -39,7 +43,9 @@ void *lgd_newtensorlike(lua_State *L, gd_tensor *t, size_t sz,
                         const char *tname, int nuv);
 /* Register metatable tname as a kind of tensor: it gets every Tensor
 ** metamethod, and its __index looks in methods first and then in the
-** Tensor methods. Leaves the metatable on the stack. */
+** Tensor methods. Entries of methods named "__..." go to the metatable
+** itself, replacing the Tensor ones. Call it after lgd_open_tensor.
+** Leaves the metatable on the stack. */
 void lgd_newtensorclass(lua_State *L, const char *tname,
                         const luaL_Reg *methods);
 /* Raise a Lua error from a core error. A blamed operand k becomes
@@ -51,9 +57,26 @@ int lgd_error(lua_State *L, int argbase, const gd_error *err);
 int lgd_checkshape(lua_State *L, int first, size_t *shape);
 /* The generator behind gd.seed, gd.rand, gd.randn and the optimiser. */
 gd_rng *lgd_rng(lua_State *L);
+/* A Lua error "bad argument #arg to 'f' (msg)", with f the running
+** function's name and arg counted as luaL_argerror counts it (self is
+** not counted in a method call). msg is never used as a format. */
+int lgd_argerror(lua_State *L, int arg, const char *msg);
+/* Release the tensor of u once (later calls do nothing): what __gc and
+** __close do; a tensor class with more to release calls it from its
+** own __gc. */
+void lgd_release(lgd_tensor *u);
+/* The 1-based dimension of t at arg (negative counts from the end) as
+** a 0-based one, or a Lua error naming t's shape. */
+int lgd_checkdim(lua_State *L, int arg, const gd_tensor *t);
+
+/* The module: a table of every binding's functions. */
+int luaopen_gdnn(lua_State *L);
 
 /* Each binding file adds its functions to the module table at idx. */
 void lgd_open_tensor(lua_State *L, int idx);
 void lgd_open_einsum(lua_State *L, int idx);
+void lgd_open_descent(lua_State *L, int idx);
+void lgd_open_jacobian(lua_State *L, int idx);
+void lgd_open_network(lua_State *L, int idx);
 
 #endif
