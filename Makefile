@@ -5,6 +5,7 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 LUA_VERSION = 5.4
+VERSION = 0.1.0
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -70,6 +71,9 @@ $(MODULE): $(BIND_OBJ) $(LIB)
 
 $(INTERP): $(BUILD)/gdnn_lua.o $(BIND_OBJ) $(LIB)
 	$(CC) -o $@ $^ $(LUA_LIBS) -lreadline $(LDLIBS) -Wl,-E -ldl
+
+$(BUILD)/gdnn_lua.o: ALL_CFLAGS += -DGDNN_VERSION='"$(VERSION)"' \
+  -DGDNN_LUADIR='"$(PREFIX)/share/lua/$(LUA_VERSION)"'
 
 # The test build treats every warning as an error.
 test: bootstrap
