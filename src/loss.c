@@ -1,0 +1,112 @@
+/*
+** loss.c: the mean squared error and its derivatives.
+*/
+#include <string.h>
+
+#include "loss.h"
+
+
+/* Check that Y and Yhat agree and are 1-d or 2-d; *m gets the number
+** of samples (columns). */
+static gd_status check(const char *op, const gd_tensor *y,
+                       const gd_tensor *yhat, size_t *m, gd_error *err) {
+  char sy[GD_SHAPESTR_SIZE], sh[GD_SHAPESTR_SIZE];
+  if (!gd_tensor_same_shape(y, yhat))
+    return gd_error_set(err, GD_ERR_SHAPE, 2, "%s: Y %s and Yhat %s "
+                        "differ", op,
+                        gd_tensor_shape_str(y, sy, sizeof sy),
+                        gd_tensor_shape_str(yhat, sh, sizeof sh));
+  if (y->ndim < 1 || y->ndim > 2)
+    return gd_error_set(err, GD_ERR_SHAPE, 1, "%s: Y %s is not 1-d or "
+                        "2-d (outputs x samples)", op,
+                        gd_tensor_shape_str(y, sy, sizeof sy));
+  *m = y->ndim == 2 ? y->shape[1] : 1;
+  if (*m == 0)
+    return gd_error_set(err, GD_ERR_SHAPE, 1, "%s: Y %s has no samples",
+                        op, gd_tensor_shape_str(y, sy, sizeof sy));
+  return GD_OK;
+}
+
+
+/* Sum of squared differences over every element, divided by 2m. The
+** tensors are read in place through their strides. */
+gd_status gd_loss_mse(double *out, const gd_tensor *y,
+                      const gd_tensor *yhat, gd_error *err) {
+  gd_error spare;
+  if (err == NULL) err = &spare;
+  size_t m, r, c, rows, cols;
+  const double *py, *ph;
+  double sum = 0;
+  ptrdiff_t ry, cy, rh, ch;
+
+  if (check("mse", y, yhat, &m, err)) return err->code;
+  rows = y->shape[0];
+  cols = y->ndim == 2 ? y->shape[1] : 1;
+  ry = y->strides[0];
+  rh = yhat->strides[0];
+  cy = y->ndim == 2 ? y->strides[1] : 0;
+  ch = y->ndim == 2 ? yhat->strides[1] : 0;
+  py = gd_tensor_data(y);
+  ph = gd_tensor_data(yhat);
+  for (r = 0; r < rows; r++)
+    for (c = 0; c < cols; c++) {
+      double d = py[(ptrdiff_t)r * ry + (ptrdiff_t)c * cy] -
+                 ph[(ptrdiff_t)r * rh + (ptrdiff_t)c * ch];
+      sum += d * d;
+    }
+  *out = sum / (2.0 * (double)m);
+  return GD_OK;
+}
+
+
+gd_status gd_loss_mse_jacobian_into(gd_jacobian *out, const gd_tensor *y,
+                                    const gd_tensor *yhat, gd_error *err) {
+  gd_error spare;
+  if (err == NULL) err = &spare;
+  size_t m;
+  char so[GD_SHAPESTR_SIZE], sh[GD_SHAPESTR_SIZE];
+  if (check("mse_jacobian", y, yhat, &m, err)) return err->code;
+  if (out->kind != GD_JAC_DENSE || out->nnum != 0 ||
+      !gd_tensor_same_shape(out->t, yhat))
+    return gd_error_set(err, GD_ERR_SHAPE, 0, "mse_jacobian: target %s "
+                        "does not match Yhat %s",
+                        gd_tensor_shape_str(out->t, so, sizeof so),
+                        gd_tensor_shape_str(yhat, sh, sizeof sh));
+  return gd_tensor_axpby_into(out->t, 1.0 / (double)m, yhat,
+                              -1.0 / (double)m, y, err);
+}
+
+
+/* (Yhat - Y) / m, since dE/dyhat[k, i] = (yhat[k, i] - y[k, i]) / m. */
+gd_status gd_loss_mse_jacobian(gd_jacobian **out, const gd_tensor *y,
+                               const gd_tensor *yhat, gd_error *err) {
+  gd_error spare;
+  if (err == NULL) err = &spare;
+  gd_jacobian *j;
+  size_t m;
+  if (check("mse_jacobian", y, yhat, &m, err)) return err->code;
+  if (gd_jacobian_zeros(&j, 0, NULL, yhat->ndim, yhat->shape, err))
+    return err->code;
+  if (gd_loss_mse_jacobian_into(j, y, yhat, err)) {
+    gd_jacobian_free(j);
+    return err->code;
+  }
+  *out = j;
+  return GD_OK;
+}
+
+
+gd_status gd_loss_mse_hessian(gd_jacobian **out, const gd_tensor *y,
+                              const gd_tensor *yhat, gd_error *err) {
+  gd_error spare;
+  if (err == NULL) err = &spare;
+  gd_tensor *d;
+  gd_status st;
+  size_t m;
+  if (check("mse_hessian", y, yhat, &m, err)) return err->code;
+  if (gd_tensor_full(&d, yhat->ndim, yhat->shape, 1.0 / (double)m, err))
+    return err->code;
+  st = gd_jacobian_diag(out, d, 1, 1, err);
+  gd_tensor_free(d);
+  return st;
+}

@@ -1,0 +1,115 @@
+/*
+** network.h: a multilayer perceptron whose backpropagation is a chain
+** of TensorJacobian compositions.
+**
+** Layer l (0-based here, 1-based in Lua) maps A_(l-1) (n_(l-1) x m, the
+** m samples as columns, A_(-1) = X) to Z_l = W_l A_(l-1) + b_l and
+** A_l = f_l(Z_l), with W_l of shape n_l x n_(l-1) and b_l of n_l x 1.
+** The loss is the mean squared error of A_(L-1) = Yhat against Y.
+**
+** Weights start as N(0, s^2) draws from the network's seed, layer by
+** layer in row-major order: s^2 = 2 / n_(l-1) for relu (He) and
+** s^2 = 2 / (n_(l-1) + n_l) otherwise (Glorot); biases start at zero.
+**
+** The network keeps work buffers for the last number of samples m it
+** saw, so repeated calls with the same m allocate only the small
+** Jacobians of the activations.
+**
+** Limits: float64 only; the structural Jacobians dZ/dA_(l-1) are stored
+** densely (n_l m n_(l-1) m values each).
+*/
+#ifndef GD_NETWORK_H
+#define GD_NETWORK_H
+
+#include <stdint.h>
+
+#include "activation.h"
+#include "core.h"
+#include "descent.h"
+#include "jacobian.h"
+#include "tensor.h"
+
+typedef struct gd_network gd_network;
+
+/*
+** A new network with depth layers: nodes holds depth + 1 widths (each at
+** least 1) and acts one activation per layer, copied. The caller owns
+** *out and frees it with gd_network_free.
+*/
+gd_status gd_network_new(gd_network **out, int depth, const size_t *nodes,
+                         const gd_activation *const *acts, uint64_t seed,
+                         gd_error *err);
+void gd_network_free(gd_network *net);
+
+int gd_network_depth(const gd_network *net);
+/* Width of layer l, 0 .. depth (0 is the input). */
+size_t gd_network_nodes(const gd_network *net, int l);
+/* The live parameters and activation of layer l, 0 .. depth - 1 (the
+** network keeps ownership; views of them see every update). */
+gd_tensor *gd_network_weight(const gd_network *net, int l);
+gd_tensor *gd_network_bias(const gd_network *net, int l);
+const gd_activation *gd_network_activation(const gd_network *net, int l);
+/* The activation's user data, for activations defined outside C. */
+void gd_network_set_activation_ud(gd_network *net, int l, void *ud);
+
+/* Yhat for X (n_0 x m): a view of the network's buffer, valid until the
+** next call; the network keeps Z and A of every layer for backward. */
+gd_status gd_network_forward(gd_network *net, const gd_tensor *x,
+                             const gd_tensor **yhat, gd_error *err);
+
+/*
+** Forward, then the gradients of the loss by composition from the loss
+** end: g = dE/dYhat; for each layer from the last, g = g * dA_l/dZ_l,
+** dE/dW_l = g * dZ_l/dW_l, dE/db_l = g * dZ_l/db_l and then
+** g = g * dZ_l/dA_(l-1). The loss goes to *loss (may be NULL); the
+** gradients stay in the network (gd_network_dedw, gd_network_dedb).
+*/
+gd_status gd_network_backward(gd_network *net, const gd_tensor *x,
+                              const gd_tensor *y, double *loss,
+                              gd_error *err);
+/* The gradients of the last backward, shaped as W_l and b_l. */
+const gd_tensor *gd_network_dedw(const gd_network *net, int l);
+const gd_tensor *gd_network_dedb(const gd_network *net, int l);
+
+/*
+** d2E/dW_l^2 as a new TensorJacobian (numerator and denominator W_l's
+** shape), by the second-order chain rule through the layers above l:
+** at each activation H = dA/dZ * H + d2A/dZ2 [J, J], J = dA/dZ * J,
+** at each linear map both are composed with dZ/dA_prev, and at the
+** loss d2E/dW2 = dE/dYhat * H + d2E/dYhat2 [J, J].
+*/
+gd_status gd_network_hessian(gd_jacobian **out, gd_network *net,
+                             const gd_tensor *x, const gd_tensor *y,
+                             int l, gd_error *err);
+
+/* Called after every training iteration (1-based) with the batch loss
+** before that iteration's update; a non-OK status stops training. */
+typedef gd_status (*gd_network_progress_fn)(void *ud, long iteration,
+                                            double loss, gd_error *err);
+
+typedef struct gd_network_train_opts {
+  long iterations;           /* 1000 */
+  size_t batch_size;         /* 0: the full batch */
+  uint64_t seed;             /* 0: the mini-batch order */
+  gd_descent_opts descent;   /* the update of every parameter */
+  gd_network_progress_fn progress;   /* NULL: none */
+  void *ud;
+} gd_network_train_opts;
+
+/* The defaults above, with gd_descent_opts_default for the update. */
+void gd_network_train_opts_default(gd_network_train_opts *o);
+
+/*
+** Train on X (n_0 x m) and Y (n_L x m): each iteration runs backward on
+** the full batch, or on batch_size columns drawn in a shuffled order
+** that is reshuffled after each pass, and makes one GradientDescent step
+** of every weight and bias. losses (1-d, o->iterations long, or NULL)
+** gets each iteration's loss. A non-finite loss stops with
+** GD_ERR_NUMERIC naming the iteration.
+*/
+gd_status gd_network_train(gd_network *net, const gd_tensor *x,
+                           const gd_tensor *y,
+                           const gd_network_train_opts *o,
+                           gd_tensor *losses, gd_error *err);
+
+#endif

@@ -1,0 +1,272 @@
+-- Specs for gd.Network: gradients and Hessians against central finite
+-- differences, training, saving and loading.
+local gd = require "gdnn"
+
+-- Loss of the network on X, Y at its current weights.
+local function loss(net, X, Y)
+  return gd.loss.mse(Y, net:forward(X))
+end
+
+-- Central differences of the loss for every element of parameter p.
+local function numeric(net, X, Y, p, h)
+  h = h or 1e-6
+  local g = gd.zeros(p:shape())
+  local rows, cols = p:shape()[1], p:shape()[2]
+  for i = 1, rows do
+    for j = 1, cols do
+      local v = p[{i, j}]
+      p[{i, j}] = v + h
+      local up = loss(net, X, Y)
+      p[{i, j}] = v - h
+      local down = loss(net, X, Y)
+      p[{i, j}] = v
+      g[{i, j}] = (up - down) / (2 * h)
+    end
+  end
+  return g
+end
+
+-- ||a - b|| / (||a|| + ||b||), 0 when both vanish.
+local function relerr(a, b)
+  local d = (a - b):norm()
+  local s = a:norm() + b:norm()
+  return s == 0 and 0 or d / s
+end
+
+local function data(n0, nL, m, seed)
+  gd.seed(seed)
+  return gd.randn(n0, m), gd.rand(nL, m)
+end
+
+local cases = {
+  {"{1,6,1} sigmoid on many samples", {1, 6, 1}, "sigmoid", 50},
+  {"{1,6,1} sigmoid on one sample", {1, 6, 1}, "sigmoid", 1},
+  {"{1,10,2} tanh with an identity output", {1, 10, 2},
+   {"tanh", "identity"}, 20},
+  {"{3,5,4,2} relu", {3, 5, 4, 2}, "relu", 15},
+  {"{3,5,4,2} relu on one sample", {3, 5, 4, 2}, "relu", 1},
+  {"a softmax output", {3, 4, 3}, {"tanh", "softmax"}, 10},
+}
+
+describe("gd.Network", function()
+  it("has weights and biases of the documented shapes", function()
+    local net = gd.Network{layer_node_nums = {3, 5, 2}, seed = 3}
+    assert.same({5, 3}, net.weights[1]:shape())
+    assert.same({2, 1}, net.biases[2]:shape())
+    assert.same({3, 5, 2}, net.layer_node_nums)
+    assert.equal("sigmoid", net.activations[2])
+    assert.equal(0, net.biases[1]:abs():sum())
+  end)
+
+  it("starts from the same weights for the same seed", function()
+    local a = gd.Network{layer_node_nums = {2, 4, 1}, seed = 7}
+    local b = gd.Network{layer_node_nums = {2, 4, 1}, seed = 7}
+    local c = gd.Network{layer_node_nums = {2, 4, 1}, seed = 8}
+    assert.is_true(a.weights[1] == b.weights[1])
+    assert.is_false(a.weights[1] == c.weights[1])
+  end)
+
+  it("computes Yhat = f(W X + b) layer by layer", function()
+    local net = gd.Network{layer_node_nums = {2, 3, 1},
+                           activations = {"tanh", "identity"}, seed = 1}
+    local X = gd.tensor{{0.5, -1}, {2, 0.25}}
+    local A1 = (gd.matmul(net.weights[1], X) + net.biases[1]):tanh()
+    local want = gd.matmul(net.weights[2], A1) + net.biases[2]
+    assert.near(0, (net:forward(X) - want):abs():max(), 1e-14)
+  end)
+
+  for _, c in ipairs(cases) do
+    it("matches finite differences of the gradient for " .. c[1], function()
+      local nodes = c[2]
+      local net = gd.Network{layer_node_nums = nodes,
+                             activations = c[3], seed = 11}
+      for l = 1, #nodes - 1 do net.biases[l]:copy(gd.randn(nodes[l + 1], 1) * 0.1) end
+      local X, Y = data(nodes[1], nodes[#nodes], c[4], 5)
+      local DEDWs, DEDbs, e = net:backward(X, Y)
+      assert.near(loss(net, X, Y), e, 1e-15)
+      for l = 1, #nodes - 1 do
+        assert.is_true(relerr(DEDWs[l], numeric(net, X, Y, net.weights[l])) < 1e-6)
+        assert.is_true(relerr(DEDbs[l], numeric(net, X, Y, net.biases[l])) < 1e-6)
+      end
+    end)
+  end
+
+  for _, c in ipairs{cases[1], cases[3], cases[6]} do
+    it("gives Hessians that match differences of the gradient for " .. c[1],
+       function()
+      local nodes = c[2]
+      local net = gd.Network{layer_node_nums = nodes,
+                             activations = c[3], seed = 2}
+      local X, Y = data(nodes[1], nodes[#nodes], c[4], 9)
+      for l = 1, #nodes - 1 do
+        local W = net.weights[l]
+        local H = net:hessian(X, Y, l)
+        assert.same(W:shape(), H.numerator)
+        assert.same(W:shape(), H.denominator)
+        local rows, cols = W:shape()[1], W:shape()[2]
+        local h = 1e-5
+        for i = 1, rows do
+          for j = 1, cols do
+            local v = W[{i, j}]
+            W[{i, j}] = v + h
+            local up = net:backward(X, Y)[l]
+            W[{i, j}] = v - h
+            local down = net:backward(X, Y)[l]
+            W[{i, j}] = v
+            local col = (up - down) / (2 * h)
+            local got = H:dense():select(3, i):select(3, j)
+            assert.is_true(relerr(got, col) < 1e-6)
+          end
+        end
+      end
+    end)
+  end
+
+  it("refuses widths, inputs and targets of the wrong shape", function()
+    assert.has_error(function() gd.Network{layer_node_nums = {3}} end)
+    assert.has_error(function()
+      gd.Network{layer_node_nums = {2, 0, 1}}
+    end, "Network: layer_node_nums[2] is not a positive integer")
+    local net = gd.Network{layer_node_nums = {2, 3, 1}, seed = 1}
+    local ok, msg = pcall(net.forward, net, gd.zeros(3, 4))
+    assert.is_false(ok)
+    assert.matches("X 3x4 is not 2 x m", msg, 1, true)
+    ok, msg = pcall(net.backward, net, gd.zeros(2, 4), gd.zeros(2, 4))
+    assert.matches("Y 2x4 and Yhat 1x4 differ", msg, 1, true)
+    ok, msg = pcall(gd.Network, {layer_node_nums = {1, 1},
+                                 activations = "swish"})
+    assert.matches("unknown activation 'swish' (known: identity, relu, " ..
+                   "sigmoid, softmax, tanh", msg, 1, true)
+  end)
+
+  it("lowers the loss on sin(x) by a factor of ten", function()
+    local X = gd.linspace(-3, 3, 100):reshape(1, 100)
+    local Y = X:sin() * 0.4 + 0.5
+    local net = gd.Network{layer_node_nums = {1, 6, 1},
+                           activations = "sigmoid", seed = 1}
+    local seen = 0
+    local losses = net:train(X, Y, {
+      iterations = 3000, learning_rate = 0.5, momentum = 0.9,
+      progress_every = 1000,
+      on_progress = function(it, e) seen = seen + 1 end,
+    })
+    assert.equal(3000, losses:numel())
+    assert.equal(3, seen)
+    assert.is_true(losses[3000] < losses[1] / 10)
+    assert.near(loss(net, X, Y), losses[3000], 1e-3)
+  end)
+
+  it("trains on mini-batches and calls the snapshot hook", function()
+    local X = gd.linspace(-2, 2, 40):reshape(1, 40)
+    local Y = X:tanh()
+    local net = gd.Network{layer_node_nums = {1, 5, 1},
+                           activations = {"tanh", "identity"}, seed = 4}
+    local snaps = {}
+    local losses = net:train(X, Y, {
+      iterations = 400, learning_rate = 0.1, batch_size = 8, seed = 3,
+      snapshot_every = 100,
+      on_snapshot = function(it, n) snaps[#snaps + 1] = n:forward(X) end,
+    })
+    assert.equal(4, #snaps)
+    assert.is_true(loss(net, X, Y) < losses[1] / 5)
+  end)
+
+  it("stops on a non-finite loss naming the iteration", function()
+    local X = gd.tensor{{1, 2, 3}}
+    local net = gd.Network{layer_node_nums = {1, 3, 1},
+                           activations = "identity", seed = 1}
+    local ok, msg = pcall(net.train, net, X, X * 1e3,
+                          {iterations = 500, learning_rate = 10})
+    assert.is_false(ok)
+    assert.matches("the loss is not finite at iteration %d+", msg)
+  end)
+
+  it("passes an error of a hook through", function()
+    local net = gd.Network{layer_node_nums = {1, 2, 1}, seed = 1}
+    local X = gd.tensor{{1, 2}}
+    assert.has_error(function()
+      net:train(X, X, {iterations = 5, progress_every = 2,
+                       on_progress = function() error("stop here", 0) end})
+    end, "stop here")
+  end)
+
+  describe("saving", function()
+    local path = os.tmpname()
+    after_each(function() os.remove(path) end)
+
+    local function saved()
+      local net = gd.Network{layer_node_nums = {2, 3, 2},
+                             activations = {"relu", "softmax"}, seed = 5}
+      net.biases[1]:copy(gd.tensor{{0.1}, {-0.2}, {1 / 3}})
+      assert.is_true(net:save(path))
+      return net
+    end
+
+    local function bytes()
+      local f = assert(io.open(path, "rb"))
+      local s = f:read("a")
+      f:close()
+      return s
+    end
+
+    local function write(s)
+      local f = assert(io.open(path, "wb"))
+      f:write(s)
+      f:close()
+    end
+
+    it("round-trips a network exactly", function()
+      local net = saved()
+      local back = assert(gd.load(path))
+      assert.same(net.layer_node_nums, back.layer_node_nums)
+      assert.same(net.activations, back.activations)
+      for l = 1, 2 do
+        assert.is_true(net.weights[l] == back.weights[l])
+        assert.is_true(net.biases[l] == back.biases[l])
+      end
+      local X = gd.randn(2, 5)
+      assert.is_true(net:forward(X) == back:forward(X))
+    end)
+
+    it("reports a truncated file", function()
+      saved()
+      write(bytes():sub(1, 60))
+      local net, msg = gd.load(path)
+      assert.is_nil(net)
+      assert.matches("truncated", msg)
+    end)
+
+    it("reports a corrupted file", function()
+      saved()
+      local s = bytes()
+      local k = #s - 20
+      write(s:sub(1, k - 1) .. string.char((s:byte(k) + 1) % 256) ..
+            s:sub(k + 1))
+      local net, msg = gd.load(path)
+      assert.is_nil(net)
+      assert.matches("corrupted %(checksum mismatch%)", msg)
+    end)
+
+    it("reports a file that is not a network", function()
+      write("hello, this is not a network file at all")
+      local net, msg = gd.load(path)
+      assert.is_nil(net)
+      assert.matches("wrong magic", msg)
+    end)
+
+    it("reports a file of a future version", function()
+      saved()
+      local s = bytes()
+      write(s:sub(1, 8) .. string.char(2) .. s:sub(10))
+      local net, msg = gd.load(path)
+      assert.is_nil(net)
+      assert.matches("format version 2 is newer", msg)
+    end)
+
+    it("reports a missing file", function()
+      local net, msg = gd.load(path .. ".missing")
+      assert.is_nil(net)
+      assert.matches("load: '.*%.missing'", msg)
+    end)
+  end)
+end)
