@@ -90,3 +90,7 @@ clean:
 	rm -rf $(BUILD) $(LIB) $(MODULE) $(INTERP)
 
 -include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(BUILD)/gdnn_lua.d
+
+# Installation, examples, sanitizers and fuzzing have rule files of their
+# own.
+include $(wildcard mk/*.mk)
