@@ -38,7 +38,7 @@ INTERP = gdnn-lua
 
 BUSTED = /usr/bin/busted
 
-.PHONY: all deps test bench demo install uninstall clean bootstrap FORCE
+.PHONY: all deps test bench sine demo install uninstall clean bootstrap FORCE
 
 all: $(LIB) $(MODULE) $(INTERP)
 
@@ -83,8 +83,12 @@ test: bootstrap
 bench: all
 	@sh tools/bench
 
-demo: bootstrap all
+# The sine fit alone (the README's first command), or both demos.
+sine: bootstrap all
 	./$(INTERP) scripts/sine.lua
+
+demo: bootstrap all
+	./$(INTERP) scripts/demo.lua
 
 clean:
 	rm -rf $(BUILD) $(LIB) $(MODULE) $(INTERP)
