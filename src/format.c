@@ -139,7 +139,7 @@ static void item(fmt *f, pass p, stats *st, double x) {
     if (n > f->width) f->width = n;
     return;
   }
-  repeat(f, ' ', f->width - n);
+  if (f->width > n) repeat(f, ' ', f->width - n);
   puts_(f, s);
 }
 
@@ -149,7 +149,8 @@ static void item(fmt *f, pass p, stats *st, double x) {
 static void walk(fmt *f, pass p, stats *st, int d, const double *base) {
   const gd_tensor *t = f->t;
   size_t n = t->shape[d], e = f->o->edgeitems, i;
-  int cut = f->summarise && n > 2 * e, last = d == t->ndim - 1;
+  int cut = f->summarise && n > e && n - e > e;
+  int last = d == t->ndim - 1;
 
   if (p == EMIT) puts_(f, "[");
   for (i = 0; i < n; i++) {
@@ -191,7 +192,8 @@ static size_t printed_items(const gd_tensor *t, int summarise, size_t e) {
   size_t n = 1, k;
   int d;
   for (d = 0; d < t->ndim; d++) {
-    k = summarise && t->shape[d] > 2 * e ? 2 * e : t->shape[d];
+    k = t->shape[d];
+    if (summarise && k > e && k - e > e) k = 2 * e;
     if (!gd_mul_size(n, k, &n) || n > MAX_ITEMS) return 0;
   }
   return n ? n : 1;
@@ -212,7 +214,7 @@ static int scientific(const stats *st) {
 static void row_digits(fmt *f, int d, const double *base, int *need) {
   const gd_tensor *t = f->t;
   size_t n = t->shape[d], e = f->o->edgeitems, i;
-  int cut = f->summarise && n > 2 * e;
+  int cut = f->summarise && n > e && n - e > e;
   for (i = 0; i < n; i++) {
     const double *p;
     if (cut && i == e) i = n - e;

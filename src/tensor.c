@@ -298,6 +298,12 @@ static int view_extent(int ndim, const size_t *shape,
 }
 
 
+/* The release of wrapped memory that its owner frees. */
+static void keep(void *ud) {
+  (void)ud;
+}
+
+
 /* The caller keeps ownership of data on error: release is not called. */
 gd_status gd_tensor_wrap(gd_tensor **out, double *data, int ndim,
                          const size_t *shape, const ptrdiff_t *strides,
@@ -339,7 +345,7 @@ gd_status gd_tensor_wrap(gd_tensor **out, double *data, int ndim,
   s->data = data;
   s->size = extent;
   s->refcount = 0;
-  s->release = release;
+  s->release = release != NULL ? release : keep;
   s->release_ud = ud;
   h.storage = s;
   st = publish(out, &h, "wrap", err);
@@ -620,10 +626,15 @@ gd_status gd_tensor_expand(gd_tensor **out, const gd_tensor *t, int ndim,
                            const size_t *shape, gd_error *err) {
   char a[GD_SHAPESTR_SIZE], b[GD_SHAPESTR_SIZE];
   gd_tensor h = *t;
+  size_t n;
   int i, lead;
   gd_status st = check_shape("expand", ndim, shape, err);
 
   if (st != GD_OK) return st;
+  if (!shape_numel(ndim, shape, &n) || n > PTRDIFF_MAX / 8)
+    return gd_error_set(err, GD_ERR_SHAPE, 2,
+                        "expand: shape %s has too many elements",
+                        gd_shape_str(b, sizeof b, ndim, shape));
   lead = ndim - t->ndim;
   for (i = 0; i < ndim && lead >= 0; i++) {
     size_t from = i < lead ? 1 : t->shape[i - lead];

@@ -9,6 +9,12 @@
 ** forms write into an existing tensor of the right shape and allocate
 ** nothing, so a training loop can run without allocating.
 **
+** Errors blame operand 1 for the first tensor argument and 2 for the
+** second (or for a shape, dimension or index argument that follows the
+** first tensor); a wrong "out" of an "_into" form is blamed as operand 0
+** and the message says "out". Allocation errors are GD_ERR_NOMEM and name
+** the element count and the shape.
+**
 ** Limits: float64 only; at most GD_MAX_DIMS (16) dimensions; strides are
 ** counted in elements and are never negative.
 */
@@ -74,7 +80,8 @@ gd_status gd_tensor_from_data(gd_tensor **out, int ndim,
                               gd_error *err);
 /* A tensor over memory the caller owns, without copying. strides may be
 ** NULL (row-major). release(ud) runs when the last view goes; it may be
-** NULL when the caller keeps the memory alive longer than the tensor. */
+** NULL when the caller keeps the memory alive longer than the tensor.
+** On error release is not called and the caller still owns data. */
 gd_status gd_tensor_wrap(gd_tensor **out, double *data, int ndim,
                          const size_t *shape, const ptrdiff_t *strides,
                          void (*release)(void *ud), void *ud,
@@ -187,6 +194,8 @@ gd_status gd_tensor_binary_scalar(gd_tensor **out, gd_binop op,
 gd_status gd_tensor_binary_scalar_into(gd_tensor *out, gd_binop op,
                                        const gd_tensor *a, double s,
                                        int scalar_first, gd_error *err);
+/* GD_ROUND rounds halves to even and GD_SIGN keeps NaN and signed zero,
+** as NumPy; GD_MAXIMUM and GD_MINIMUM propagate NaN. */
 gd_status gd_tensor_unary(gd_tensor **out, gd_unop op, const gd_tensor *a,
                           gd_error *err);
 /* out must have a's shape; it may be a itself. */
@@ -209,7 +218,9 @@ const char *gd_reduceop_name(gd_reduceop op);
 ** the result is 0-d, or all ones in shape with keepdim). ARGMAX/ARGMIN
 ** give 0-based indices (flat ones over all elements) as doubles; NORM
 ** is the Euclidean norm. MAX, MIN and the arg forms of an empty tensor
-** are errors. */
+** are errors. NaN propagates through MAX and MIN, and the arg forms
+** point at the first NaN; the mean over no elements is NaN. In the
+** "_into" form out must not overlap a (GD_ERR_ARG). */
 gd_status gd_tensor_reduce(gd_tensor **out, gd_reduceop op,
                            const gd_tensor *a, int dim, int keepdim,
                            gd_error *err);
@@ -226,7 +237,8 @@ gd_status gd_tensor_reduce_all(double *v, gd_reduceop op,
 ** 2-d @ 1-d, 1-d @ 2-d and 1-d @ 1-d (a 0-d result), as numpy.matmul. */
 gd_status gd_tensor_matmul(gd_tensor **out, const gd_tensor *a,
                            const gd_tensor *b, gd_error *err);
-/* out must have the product's shape and must not overlap a or b. */
+/* out must have the product's shape and must not overlap a or b
+** (GD_ERR_ARG); a view BLAS cannot read in place is copied first. */
 gd_status gd_tensor_matmul_into(gd_tensor *out, const gd_tensor *a,
                                 const gd_tensor *b, gd_error *err);
 
@@ -247,7 +259,8 @@ void gd_format_opts_default(gd_format_opts *o);
 /* A NumPy-like text of t with its shape in a footer, in *out (allocated
 ** with gd_malloc; free with gd_free(*out, *len + 1)). The time taken is
 ** proportional to what is printed, not to the size of t. opts may be
-** NULL. */
+** NULL; name is the kind in the footer ("gdnn.Tensor" when NULL). A 0-d
+** tensor is written as its number alone, without a footer. */
 gd_status gd_tensor_format(char **out, size_t *len, const gd_tensor *t,
                            const gd_format_opts *opts, const char *name,
                            gd_error *err);

@@ -846,13 +846,13 @@ static void out_along(gd_tensor *h, const gd_tensor *out,
 /* argmax or argmin along dim: a loop over out's positions, each one
 ** scanning its line of a. */
 static void arg_dim(gd_tensor *out, gd_reduceop op, const gd_tensor *a,
-                    int dim) {
+                    int dim, int keepdim) {
   gd_tensor ho, ha = *a;
   const gd_tensor *vs[2];
   argstate g;
   int i;
 
-  out_along(&ho, out, a, dim, 1);
+  out_along(&ho, out, a, dim, keepdim);
   for (i = dim; i + 1 < a->ndim; i++) {
     ho.shape[i] = ho.shape[i + 1];
     ho.strides[i] = ho.strides[i + 1];
@@ -892,7 +892,7 @@ gd_status gd_tensor_reduce_into(gd_tensor *out, gd_reduceop op,
     return gd_error_set(err, GD_ERR_ARG, 0,
                         "%s: out overlaps the tensor it reduces", name);
   if (op == GD_ARGMAX || op == GD_ARGMIN) {
-    arg_dim(out, op, a, dim);
+    arg_dim(out, op, a, dim, keepdim);
     return GD_OK;
   }
 
