@@ -3,9 +3,11 @@
 **
 ** It takes the command line of lua5.4 (-e, -l, -i, -v, -E, -W, -, --,
 ** LUA_INIT_5_4 and LUA_INIT), preloads the gdnn module, looks for Lua
-** modules in the lua/ folder beside the executable and in GDNN_LUADIR,
+** modules in the lua/ folder beside the executable, in share/lua/5.4
+** beside its bin/ folder (an installed prefix) and in GDNN_LUADIR,
 ** and opens a REPL when there is nothing else to run and stdin is a
-** terminal. In the REPL the global gd holds the gdnn module.
+** terminal. In the REPL the global gd holds the gdnn module and help(x)
+** (or ?x) prints the description of a gdnn function or type.
 **
 ** Limits: line editing, history and completion need stdin to be a
 ** terminal; from a pipe the REPL reads plain lines. Ctrl-C stops Lua code
@@ -42,6 +44,7 @@
 #define HISTORY_MAX 1000
 #define EXE_PATH_MAX 4096
 #define COMPLETIONS "gdnn-lua.completions"
+#define SHARE_LUA "../share/lua/5.4"   /* from bin/, in a prefix */
 
 /* The module itself, from the binding (lua_gdnn.c). */
 int luaopen_gdnn(lua_State *L);
@@ -415,13 +418,15 @@ static void add_templates(luaL_Buffer *b, const char *dir) {
 
 
 /*
-** Put the lua/ folder beside the executable (when it exists) and then
-** GDNN_LUADIR (unless package.path names it already) in front of
-** package.path, so scripts find gdnn's Lua modules in the source tree
-** and where they are installed.
+** Put the lua/ folder beside the executable (when it exists), then the
+** share/lua/5.4 folder next to the executable's bin/ (when it holds
+** gdnn, as in an installed prefix or a luarocks tree, wherever it was
+** moved) and GDNN_LUADIR (unless package.path names it already) in
+** front of package.path.
 */
 static void set_path(lua_State *L, const char *argv0) {
   char dir[EXE_PATH_MAX];
+  char probe[EXE_PATH_MAX + sizeof SHARE_LUA + 8];
   const char *old;
   luaL_Buffer b;
 
@@ -430,9 +435,14 @@ static void set_path(lua_State *L, const char *argv0) {
   old = lua_tostring(L, -1);
   luaL_buffinit(L, &b);
   if (exe_dir(argv0, dir, sizeof dir - 4)) {
-    strcat(dir, "/lua");
-    if (is_dir(dir))
-      add_templates(&b, dir);
+    sprintf(probe, "%s/lua", dir);
+    if (is_dir(probe))
+      add_templates(&b, probe);
+    sprintf(probe, "%s/%s/gdnn", dir, SHARE_LUA);
+    if (is_dir(probe)) {
+      probe[strlen(probe) - 5] = '\0';      /* drop "/gdnn" */
+      add_templates(&b, probe);
+    }
   }
   if (old == NULL || strstr(old, GDNN_LUADIR "/?.lua") == NULL)
     add_templates(&b, GDNN_LUADIR);
@@ -523,6 +533,28 @@ static char *read_plain(const char *prompt, int *intr) {
 
 
 /*
+** Push "help(s)" for the text s after '?', with s written as a
+** Lua string literal, so "?gd.add" asks for the help of gd.add.
+*/
+static void push_help_call(lua_State *L, const char *s) {
+  luaL_Buffer b;
+  s += strspn(s, " \t");
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "help(\"");
+  for (; *s != '\0' && *s != '\n'; s++) {
+    if (*s == '"' || *s == '\\')
+      luaL_addchar(&b, '\\');
+    luaL_addchar(&b, *s);
+  }
+  while (luaL_bufflen(&b) > 0
+         && strchr(" \t", luaL_buffaddr(&b)[luaL_bufflen(&b) - 1]))
+    luaL_buffsub(&b, 1);
+  luaL_addstring(&b, "\")");
+  luaL_pushresult(&b);
+}
+
+
+/*
 ** Push the next line of input, without its newline, after the prompt
 ** _PROMPT (first line of a chunk) or _PROMPT2. Returns 1 with the line
 ** pushed, 0 at end of input, -1 when Ctrl-C dropped the line.
@@ -547,6 +579,8 @@ static int push_line(lua_State *L, int first) {
     line[--len] = '\0';
   if (first && line[0] == '=')
     lua_pushfstring(L, "return %s", line + 1);
+  else if (first && line[0] == '?')
+    push_help_call(L, line + 1);
   else
     lua_pushlstring(L, line, len);
   free(line);
@@ -780,7 +814,7 @@ static void init_terminal(void) {
   const char *home = getenv("HOME");
   rl_readline_name = "gdnn-lua";
   rl_catch_signals = 0;
-  rl_basic_word_break_characters = " \t\n\"'`<>=;+-*/%^~#&|,()[]{}";
+  rl_basic_word_break_characters = " \t\n\"'`<>=;+-*/%^~#&|,()[]{}?";
   rl_attempted_completion_function = complete;
   using_history();
   stifle_history(HISTORY_MAX);
@@ -798,6 +832,28 @@ static void init_terminal(void) {
 
 
 /*
+** The REPL's globals: gd, the gdnn module, and help, the function of
+** gdnn.help (when that module is found) that prints the description
+** and example of a gdnn name or value.
+*/
+static void set_repl_globals(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "gdnn");
+  if (report(L, docall(L, 1, 1), NULL) == LUA_OK)
+    lua_setglobal(L, "gd");
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "gdnn.help");
+  if (report(L, docall(L, 1, 1), NULL) != LUA_OK)
+    return;
+  if (lua_istable(L, -1) && lua_getfield(L, -1, "help") == LUA_TFUNCTION)
+    lua_setglobal(L, "help");
+  else
+    lua_pop(L, 1);                        /* not a function */
+  lua_pop(L, 1);                          /* the module */
+}
+
+
+/*
 ** The REPL: read a chunk, run it, print what it returns, until end of
 ** input. Errors show with their traceback and the session goes on;
 ** Ctrl-C drops the line being typed or stops the running chunk.
@@ -807,10 +863,7 @@ static void run_repl(lua_State *L) {
   int status;
   int terminal = isatty(fileno(stdin));
 
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "gdnn");
-  if (report(L, docall(L, 1, 1), NULL) == LUA_OK)
-    lua_setglobal(L, "gd");
+  set_repl_globals(L);
   if (terminal)
     init_terminal();
   set_sigint(on_sigint_prompt, &old);
