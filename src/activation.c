@@ -16,6 +16,14 @@
 typedef double (*elem_fn)(double z, double a);
 
 
+/* d[i] = g(z[i], a[i]) over n elements of contiguous buffers. */
+static void fill_elementwise(double *d, const double *z, const double *a,
+                             size_t n, elem_fn g) {
+  size_t i;
+  for (i = 0; i < n; i++) d[i] = g(z[i], a[i]);
+}
+
+
 /*
 ** A diagonal Jacobian (pnum blocks in the numerator, one in the
 ** denominator) whose values are g(z[s], a[s]). z and a must have the
@@ -25,8 +33,6 @@ static gd_status elementwise(gd_jacobian **out, const gd_tensor *z,
                              const gd_tensor *a, elem_fn g, int pnum,
                              gd_error *err) {
   gd_tensor *cz, *ca, *d;
-  double *pz, *pa, *pd;
-  size_t i, n = gd_tensor_numel(z);
   gd_status st;
 
   if (gd_tensor_contiguous(&cz, z, err)) return err->code;
@@ -39,17 +45,31 @@ static gd_status elementwise(gd_jacobian **out, const gd_tensor *z,
     gd_tensor_free(ca);
     return err->code;
   }
-
-  pz = gd_tensor_data(cz);
-  pa = gd_tensor_data(ca);
-  pd = gd_tensor_data(d);
-  for (i = 0; i < n; i++) pd[i] = g(pz[i], pa[i]);
-
+  fill_elementwise(gd_tensor_data(d), gd_tensor_data(cz),
+                   gd_tensor_data(ca), gd_tensor_numel(z), g);
   st = gd_jacobian_diag(out, d, pnum, 1, err);
   gd_tensor_free(cz);
   gd_tensor_free(ca);
   gd_tensor_free(d);
   return st;
+}
+
+
+/* The same into the diagonal out; z, a and its values contiguous of
+** one shape. */
+static gd_status elementwise_into(gd_jacobian *out, const gd_tensor *z,
+                                  const gd_tensor *a, elem_fn g,
+                                  gd_error *err) {
+  gd_tensor *d = out->term[0].f;
+  if (out->nterms != 1 || !gd_tensor_same_shape(d, z) ||
+      !gd_tensor_same_shape(z, a) || !gd_tensor_is_contiguous(d) ||
+      !gd_tensor_is_contiguous(z) || !gd_tensor_is_contiguous(a))
+    return gd_error_set(err, GD_ERR_SHAPE, 0, "activation: the target "
+                        "jacobian does not fit the input");
+  fill_elementwise(gd_tensor_data(d), gd_tensor_data(z), gd_tensor_data(a),
+                   gd_tensor_numel(z), g);
+  out->term[0].scale = 1.0;
+  return GD_OK;
 }
 
 
@@ -164,6 +184,38 @@ static gd_status tanh_d2f(const gd_activation *act, gd_jacobian **out,
 }
 
 
+static gd_status identity_into(const gd_activation *act, gd_jacobian *out,
+                               const gd_tensor *z, const gd_tensor *a,
+                               gd_error *err) {
+  (void)act;
+  return elementwise_into(out, z, a, one, err);
+}
+
+
+static gd_status relu_into(const gd_activation *act, gd_jacobian *out,
+                           const gd_tensor *z, const gd_tensor *a,
+                           gd_error *err) {
+  (void)act;
+  return elementwise_into(out, z, a, step, err);
+}
+
+
+static gd_status sigmoid_into(const gd_activation *act, gd_jacobian *out,
+                              const gd_tensor *z, const gd_tensor *a,
+                              gd_error *err) {
+  (void)act;
+  return elementwise_into(out, z, a, dsigmoid, err);
+}
+
+
+static gd_status tanh_into(const gd_activation *act, gd_jacobian *out,
+                           const gd_tensor *z, const gd_tensor *a,
+                           gd_error *err) {
+  (void)act;
+  return elementwise_into(out, z, a, dtanh, err);
+}
+
+
 /* ---- softmax over columns ------------------------------------------ */
 
 /* Rows n and columns m of a softmax input: a 1-d tensor is one column. */
@@ -217,47 +269,85 @@ static gd_status softmax_f(const gd_activation *act, gd_tensor *a,
 }
 
 
-/* A new dense Jacobian of zeros with p blocks of a's shape in the
-** numerator and one in the denominator. */
-static gd_status blocks(gd_jacobian **out, const gd_tensor *a, int p,
-                        gd_error *err) {
+/* The blocks of dA/dZ: b[(i m + s) n + j] = a[i, s] (delta(i, j) -
+** a[j, s]) for each column s. */
+static void fill_blocks(double *b, const double *pa, size_t n, size_t m) {
+  size_t i, j, s;
+  for (i = 0; i < n; i++)
+    for (s = 0; s < m; s++)
+      for (j = 0; j < n; j++)
+        b[(i * m + s) * n + j] =
+          pa[i * m + s] * ((i == j) - pa[j * m + s]);
+}
+
+
+/* A new Jacobian over factor f (taken over) with the given spec, p
+** blocks of a's shape in the numerator and one in the denominator. */
+static gd_status structured(gd_jacobian **out, gd_tensor *f,
+                            const char *spec, const gd_tensor *a, int p,
+                            gd_error *err) {
   size_t num[GD_MAX_DIMS];
+  gd_status st;
   int b;
   for (b = 0; b < p; b++)
     memcpy(num + b * a->ndim, a->shape, (size_t)a->ndim * sizeof *num);
-  return gd_jacobian_zeros(out, p * a->ndim, num, a->ndim, a->shape, err);
+  st = gd_jacobian_structured(out, f, spec, p * a->ndim, num, a->ndim,
+                              a->shape, err);
+  gd_tensor_free(f);
+  return st;
 }
 
 
 /*
 ** dA/dZ of softmax: J[i, s, j, t] = delta(s, t) a[i, s] (delta(i, j) -
-** a[j, s]), one dense n x n block per column s.
+** a[j, s]): per-sample blocks, stored as F[i, s, j] (n m n values) with
+** the sample index tied ("isj->isjs"); one column is a dense n x n.
 */
 static gd_status softmax_df(const gd_activation *act, gd_jacobian **out,
                             const gd_tensor *z, const gd_tensor *a,
                             gd_error *err) {
-  size_t n = 0, m = 0, i, j, s, nm;
-  gd_tensor *ca;
-  gd_jacobian *r;
-  double *pa, *pj;
+  size_t n = 0, m = 0, shape[3];
+  gd_tensor *ca, *f;
 
   (void)act;
   if (columns(z, &n, &m, err)) return err->code;
   if (gd_tensor_contiguous(&ca, a, err)) return err->code;
-  if (blocks(&r, a, 1, err)) {
+  shape[0] = n;
+  shape[1] = m;
+  shape[2] = n;
+  if (gd_tensor_new(&f, 3, shape, err)) {
     gd_tensor_free(ca);
     return err->code;
   }
-  nm = n * m;
-  pa = gd_tensor_data(ca);
-  pj = gd_tensor_data(r->t);
-  for (s = 0; s < m; s++)
-    for (i = 0; i < n; i++)
-      for (j = 0; j < n; j++)
-        pj[(i * m + s) * nm + j * m + s] =
-          pa[i * m + s] * ((i == j) - pa[j * m + s]);
+  fill_blocks(gd_tensor_data(f), gd_tensor_data(ca), n, m);
   gd_tensor_free(ca);
-  *out = r;
+  if (z->ndim == 1) {
+    gd_tensor *v;
+    gd_status st;
+    shape[1] = n;
+    st = gd_tensor_reshape(&v, f, 2, shape + 1, 0, err);
+    gd_tensor_free(f);
+    if (st) return st;
+    return structured(out, v, "ij->ij", a, 1, err);
+  }
+  return structured(out, f, "isj->isjs", a, 1, err);
+}
+
+
+/* softmax_df into a Jacobian it made before for the same shapes. */
+static gd_status softmax_into(const gd_activation *act, gd_jacobian *out,
+                              const gd_tensor *z, const gd_tensor *a,
+                              gd_error *err) {
+  size_t n = 0, m = 0;
+  gd_tensor *f = out->term[0].f;
+  (void)act;
+  if (columns(z, &n, &m, err)) return err->code;
+  if (out->nterms != 1 || gd_tensor_numel(f) != n * m * n ||
+      !gd_tensor_is_contiguous(f) || !gd_tensor_is_contiguous(a))
+    return gd_error_set(err, GD_ERR_SHAPE, 0, "softmax: the target "
+                        "jacobian does not fit the input");
+  fill_blocks(gd_tensor_data(f), gd_tensor_data(a), n, m);
+  out->term[0].scale = 1.0;
   return GD_OK;
 }
 
@@ -265,49 +355,60 @@ static gd_status softmax_df(const gd_activation *act, gd_jacobian **out,
 /*
 ** d2A/dZ2 of softmax: for one column with a = softmax(z),
 ** d2 a_i / dz_j dz_k = a_i ((delta_ij - a_j)(delta_ik - a_k)
-** - a_j (delta_jk - a_k)), and zero across columns.
+** - a_j (delta_jk - a_k)), and zero across columns: stored as
+** F[i, s, j, k] with the sample tied ("isjk->isjsks").
 */
 static gd_status softmax_d2f(const gd_activation *act, gd_jacobian **out,
                              const gd_tensor *z, const gd_tensor *a,
                              gd_error *err) {
-  size_t n = 0, m = 0, i, j, k, s, nm;
-  gd_tensor *ca;
-  gd_jacobian *r;
+  size_t n = 0, m = 0, i, j, k, s, shape[4];
+  gd_tensor *ca, *f;
   double *pa, *ph;
 
   (void)act;
   if (columns(z, &n, &m, err)) return err->code;
   if (gd_tensor_contiguous(&ca, a, err)) return err->code;
-  if (blocks(&r, a, 2, err)) {
+  shape[0] = n;
+  shape[1] = m;
+  shape[2] = shape[3] = n;
+  if (gd_tensor_new(&f, 4, shape, err)) {
     gd_tensor_free(ca);
     return err->code;
   }
-  nm = n * m;
   pa = gd_tensor_data(ca);
-  ph = gd_tensor_data(r->t);
-  for (s = 0; s < m; s++)
-    for (i = 0; i < n; i++)
+  ph = gd_tensor_data(f);
+  for (i = 0; i < n; i++)
+    for (s = 0; s < m; s++)
       for (j = 0; j < n; j++)
         for (k = 0; k < n; k++) {
           double ai = pa[i * m + s], aj = pa[j * m + s];
           double ak = pa[k * m + s];
-          ph[((i * m + s) * nm + j * m + s) * nm + k * m + s] =
+          ph[((i * m + s) * n + j) * n + k] =
             ai * (((i == j) - aj) * ((i == k) - ak) - aj * ((j == k) - ak));
         }
   gd_tensor_free(ca);
-  *out = r;
-  return GD_OK;
+  if (z->ndim == 1) {
+    gd_tensor *v;
+    size_t s3[3];
+    gd_status st;
+    s3[0] = s3[1] = s3[2] = n;
+    st = gd_tensor_reshape(&v, f, 3, s3, 0, err);
+    gd_tensor_free(f);
+    if (st) return st;
+    return structured(out, v, "ijk->ijk", a, 2, err);
+  }
+  return structured(out, f, "isjk->isjsks", a, 2, err);
 }
 
 
 /* ---- the registry of built-ins -------------------------------------- */
 
 static const gd_activation builtins[] = {
-  {"identity", identity_f, identity_df, zero_d2f, 0, NULL},
-  {"relu", unary_f, relu_df, zero_d2f, 1, NULL},
-  {"sigmoid", unary_f, sigmoid_df, sigmoid_d2f, 0, NULL},
-  {"softmax", softmax_f, softmax_df, softmax_d2f, 0, NULL},
-  {"tanh", unary_f, tanh_df, tanh_d2f, 0, NULL}
+  {"identity", identity_f, identity_df, zero_d2f, 0, NULL, identity_into},
+  {"relu", unary_f, relu_df, zero_d2f, 1, NULL, relu_into},
+  {"sigmoid", unary_f, sigmoid_df, sigmoid_d2f, 0, NULL, sigmoid_into},
+  {"softmax", softmax_f, softmax_df, softmax_d2f, 0, NULL, softmax_into},
+  {"tanh", unary_f, tanh_df, tanh_d2f, 0, NULL, tanh_into}
 };
 
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])

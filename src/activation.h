@@ -5,11 +5,10 @@
 ** For A = f(Z), df gives dA/dZ (numerator A's shape, denominator Z's)
 ** and d2f gives d2A/dZ2, the Jacobian of that Jacobian (numerator
 ** A ++ Z, denominator Z). Element-wise functions give diagonal ones;
-** softmax, taken over each column of a matrix, gives dense ones that are
-** zero between different columns.
+** softmax, taken over each column of a matrix, gives per-sample blocks
+** (n x n values per column for df, n x n x n for d2f).
 **
-** Limits: softmax takes 1-d (one column) or 2-d tensors, and its second
-** derivative is dense, (n m)^3 values for an n x m input.
+** Limits: softmax takes 1-d (one column) or 2-d tensors.
 */
 #ifndef GD_ACTIVATION_H
 #define GD_ACTIVATION_H
@@ -32,6 +31,13 @@ typedef gd_status (*gd_activation_jac_fn)(const gd_activation *act,
                                           const gd_tensor *z,
                                           const gd_tensor *a,
                                           gd_error *err);
+/* dA/dZ written into out, a Jacobian that df made for the same shapes;
+** allocates nothing. */
+typedef gd_status (*gd_activation_into_fn)(const gd_activation *act,
+                                           gd_jacobian *out,
+                                           const gd_tensor *z,
+                                           const gd_tensor *a,
+                                           gd_error *err);
 
 struct gd_activation {
   char name[GD_ACTIVATION_NAME_MAX];
@@ -40,6 +46,7 @@ struct gd_activation {
   gd_activation_jac_fn d2f;   /* NULL: no second derivative */
   int gain_relu;              /* 1: weights start with He's rule */
   void *ud;                   /* for functions defined outside C */
+  gd_activation_into_fn df_into;  /* NULL: call df every time */
 };
 
 /* The built-in function called name, or NULL. */

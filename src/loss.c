@@ -66,13 +66,13 @@ gd_status gd_loss_mse_jacobian_into(gd_jacobian *out, const gd_tensor *y,
   size_t m;
   char so[GD_SHAPESTR_SIZE], sh[GD_SHAPESTR_SIZE];
   if (check("mse_jacobian", y, yhat, &m, err)) return err->code;
-  if (out->kind != GD_JAC_DENSE || out->nnum != 0 ||
-      !gd_tensor_same_shape(out->t, yhat))
+  if (gd_jacobian_values(out) == NULL || out->nnum != 0 ||
+      !gd_tensor_same_shape(out->term[0].f, yhat))
     return gd_error_set(err, GD_ERR_SHAPE, 0, "mse_jacobian: target %s "
                         "does not match Yhat %s",
-                        gd_tensor_shape_str(out->t, so, sizeof so),
+                        gd_shape_str(so, sizeof so, out->nden, out->den),
                         gd_tensor_shape_str(yhat, sh, sizeof sh));
-  return gd_tensor_axpby_into(out->t, 1.0 / (double)m, yhat,
+  return gd_tensor_axpby_into(out->term[0].f, 1.0 / (double)m, yhat,
                               -1.0 / (double)m, y, err);
 }
 
@@ -96,17 +96,15 @@ gd_status gd_loss_mse_jacobian(gd_jacobian **out, const gd_tensor *y,
 }
 
 
+/* I / m: the identity's ties with the scale 1/m, no values stored. */
 gd_status gd_loss_mse_hessian(gd_jacobian **out, const gd_tensor *y,
                               const gd_tensor *yhat, gd_error *err) {
   gd_error spare;
-  if (err == NULL) err = &spare;
-  gd_tensor *d;
-  gd_status st;
   size_t m;
+  if (err == NULL) err = &spare;
   if (check("mse_hessian", y, yhat, &m, err)) return err->code;
-  if (gd_tensor_full(&d, yhat->ndim, yhat->shape, 1.0 / (double)m, err))
+  if (gd_jacobian_identity(out, yhat->ndim, yhat->shape, err))
     return err->code;
-  st = gd_jacobian_diag(out, d, 1, 1, err);
-  gd_tensor_free(d);
-  return st;
+  (*out)->term[0].scale = 1.0 / (double)m;
+  return GD_OK;
 }

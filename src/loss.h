@@ -21,8 +21,8 @@ gd_status gd_loss_mse_jacobian(gd_jacobian **out, const gd_tensor *y,
 /* The same into out, a Jacobian of those shapes (allocates nothing). */
 gd_status gd_loss_mse_jacobian_into(gd_jacobian *out, const gd_tensor *y,
                                     const gd_tensor *yhat, gd_error *err);
-/* d2E/dYhat2 = I / m: a new diagonal Jacobian, numerator and
-** denominator both Yhat's shape. */
+/* d2E/dYhat2 = I / m: a new Jacobian of pure ties (the identity) with
+** scale 1/m, numerator and denominator both Yhat's shape. */
 gd_status gd_loss_mse_hessian(gd_jacobian **out, const gd_tensor *y,
                               const gd_tensor *yhat, gd_error *err);
 

@@ -4,12 +4,14 @@
 **
 ** A TensorJacobian is a tensor (its values, of shape numerator ++
 ** denominator, so every Tensor method applies) that also carries its two
-** shapes and its kind, readable as J.numerator, J.denominator and
-** J.kind. J1 * J2 composes, a number scales and a plain tensor on the
-** right is a direction.
+** shapes and its structure, readable as J.numerator, J.denominator,
+** J.kind, J.terms and J.stored. J1 * J2 composes (structure and all), a
+** number scales and a plain tensor on the right is a direction.
 **
-** Limits: a diagonal Jacobian made by the core is materialised for the
-** Tensor methods when it reaches Lua.
+** Limits: the tensor part is the dense form, made when the Jacobian
+** reaches Lua, for Jacobians of at most 2^24 dense elements; a larger
+** one carries its first term's factor there instead, and J:dense()
+** materialises it on request.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +48,18 @@ static gd_jacobian *checkjacobian(lua_State *L, int arg) {
 }
 
 
+#define DENSE_MAX ((size_t)1 << 24)
+
 /* Push j as a TensorJacobian, taking ownership of it. */
 void lgd_pushjacobian(lua_State *L, gd_jacobian *j) {
   gd_error err;
   gd_tensor *t;
   lgd_jacobian *u;
-  if (gd_jacobian_dense(&t, j, &err)) {
+  int ok = 1;
+  size_t n = gd_jacobian_dense_size(j, &ok);
+  gd_status st = ok && n <= DENSE_MAX ? gd_jacobian_dense(&t, j, &err)
+                 : gd_tensor_view(&t, j->term[0].f, &err);
+  if (st) {
     gd_jacobian_free(j);
     lgd_error(L, 0, &err);
   }
@@ -101,14 +109,22 @@ static void pushshape(lua_State *L, int n, const size_t *shape) {
 }
 
 
-/* gd.TensorJacobian(t, numerator_shape, denominator_shape) */
+/* gd.TensorJacobian(t, numerator_shape, denominator_shape [, spec]):
+** dense, or structured with t as the factor and spec as in
+** "js->isij" (t's labels, then one per dense dimension). */
 static int j_new(lua_State *L) {
   size_t num[GD_MAX_DIMS], den[GD_MAX_DIMS];
-  gd_tensor *t = lgd_checktensorlike(L, 1);
-  int nn = checkshape(L, 2, num), nd = checkshape(L, 3, den);
+  const char *spec = luaL_optstring(L, 4, NULL);
+  gd_tensor *t;
+  int nn, nd;
   gd_jacobian *j;
   gd_error err;
-  if (gd_jacobian_new(&j, t, nn, num, nd, den, &err))
+  lua_settop(L, 4);
+  t = lgd_checktensorlike(L, 1);
+  nn = checkshape(L, 2, num);
+  nd = checkshape(L, 3, den);
+  if (spec ? gd_jacobian_structured(&j, t, spec, nn, num, nd, den, &err)
+           : gd_jacobian_new(&j, t, nn, num, nd, den, &err))
     return lgd_error(L, 1, &err);
   lgd_pushjacobian(L, j);
   return 1;
@@ -142,15 +158,40 @@ static int j_mul(lua_State *L) {
 }
 
 
-/* J:dense(): the values as a plain tensor (a view). */
+/* J:dense(): the dense form as a plain tensor (a view when J is a
+** dense Jacobian). */
 static int j_dense(lua_State *L) {
   gd_jacobian *j = checkjacobian(L, 1);
   gd_tensor *t;
   gd_error err;
-  (void)j;
-  if (gd_tensor_view(&t, lgd_checktensor(L, 1), &err))
-    return lgd_error(L, 1, &err);
+  if (gd_jacobian_dense(&t, j, &err)) return lgd_error(L, 1, &err);
   lgd_pushtensor(L, t);
+  return 1;
+}
+
+
+/* J:transpose(): dY/dX from dX/dY, the structure kept. */
+static int j_transpose(lua_State *L) {
+  gd_jacobian *j = checkjacobian(L, 1), *r;
+  gd_error err;
+  if (gd_jacobian_transpose(&r, j, &err)) return lgd_error(L, 1, &err);
+  lgd_pushjacobian(L, r);
+  return 1;
+}
+
+
+/* gd.chain(J1, ..., Jn): the product as one contraction. */
+static int j_chain(lua_State *L) {
+  const gd_jacobian *js[GD_JAC_MAX_CHAIN];
+  int n = lua_gettop(L), k;
+  gd_jacobian *r;
+  gd_error err;
+  if (n < 1 || n > GD_JAC_MAX_CHAIN)
+    return luaL_error(L, "chain: takes 1 to %d TensorJacobians",
+                      GD_JAC_MAX_CHAIN);
+  for (k = 0; k < n; k++) js[k] = checkjacobian(L, k + 1);
+  if (gd_jacobian_chain(&r, n, js, &err)) return lgd_error(L, 1, &err);
+  lgd_pushjacobian(L, r);
   return 1;
 }
 
@@ -202,7 +243,15 @@ static int j_index(lua_State *L) {
       return 1;
     }
     if (strcmp(k, "kind") == 0) {
-      lua_pushstring(L, gd_jacobian_kind_name(j->kind));
+      lua_pushstring(L, gd_jacobian_kind_name(gd_jacobian_kind_of(j)));
+      return 1;
+    }
+    if (strcmp(k, "terms") == 0) {
+      lua_pushinteger(L, j->nterms);
+      return 1;
+    }
+    if (strcmp(k, "stored") == 0) {
+      lua_pushinteger(L, (lua_Integer)gd_jacobian_stored(j));
       return 1;
     }
   }
@@ -397,6 +446,7 @@ static void open_activations(lua_State *L, int idx) {
 
 static const luaL_Reg jmethods[] = {
   {"dense", j_dense}, {"regroup", j_regroup},
+  {"transpose", j_transpose},
   {"__mul", j_mul}, {"__tostring", j_tostring},
   {"__gc", j_release}, {"__close", j_release},
   {NULL, NULL}
@@ -418,6 +468,8 @@ void lgd_open_jacobian(lua_State *L, int idx) {
   lua_pop(L, 1);
   lua_pushcfunction(L, j_new);
   lua_setfield(L, idx, "TensorJacobian");
+  lua_pushcfunction(L, j_chain);
+  lua_setfield(L, idx, "chain");
   luaL_newlib(L, lossfuncs);
   lua_setfield(L, idx, "loss");
   open_activations(L, idx);

@@ -366,6 +366,26 @@ static int net_hessian(lua_State *L) {
 }
 
 
+/* net:hvp(X, Y, l, V): (d2E/dW_l^2) V, a tensor of W_l's shape. */
+static int net_hvp(lua_State *L) {
+  lgd_network *u = checknet(L, 1);
+  gd_tensor *x, *y, *v, *r;
+  lua_Integer l;
+  gd_error err;
+  lua_settop(L, 5);
+  x = lgd_checktensorlike(L, 2);
+  y = lgd_checktensorlike(L, 3);
+  l = luaL_checkinteger(L, 4);
+  v = lgd_checktensorlike(L, 5);
+  if (l < 1 || l > u->depth)
+    return luaL_argerror(L, 4, "layer out of range");
+  if (gd_network_hvp(&r, enter(L, u), x, y, (int)l - 1, v, &err))
+    return lgd_error(L, 2, &err);
+  lgd_pushtensor(L, r);
+  return 1;
+}
+
+
 /* net:save(path): true, or nil and a message. */
 static int net_save(lua_State *L) {
   lgd_network *u = checknet(L, 1);
@@ -636,7 +656,8 @@ static int net_load(lua_State *L) {
 
 static const luaL_Reg netmethods[] = {
   {"forward", net_forward}, {"backward", net_backward},
-  {"hessian", net_hessian}, {"train", net_train}, {"save", net_save},
+  {"hessian", net_hessian}, {"hvp", net_hvp}, {"train", net_train},
+  {"save", net_save},
   {NULL, NULL}
 };
 

@@ -1,6 +1,15 @@
 /*
 ** network.c: the multilayer perceptron, its backpropagation as a chain
-** of TensorJacobian compositions, its Hessians and its training loop.
+** of structured TensorJacobian compositions, its Hessians, its
+** Hessian-vector products and its training loop.
+**
+** Per layer the network keeps dZ/dW = delta (x) A_prev, dZ/db = delta
+** (x) 1 and dZ/dA_prev = W (x) delta as structured Jacobians whose
+** factors are views of the live buffers, dA/dZ as the activation gives
+** it (refilled in place when the activation can), and dense buffers for
+** dE/dZ, dE/dA_prev and the gradients. A backward pass is then a fixed
+** list of compositions into those buffers: after the first one with a
+** given input it allocates nothing.
 **
 ** Limits: the work buffers follow the last number of samples; calling
 ** with alternating sample counts rebuilds them each time.
@@ -15,8 +24,11 @@ typedef struct layer {
   gd_tensor *w, *b;            /* n x p and n x 1, the parameters */
   gd_activation act;
   gd_tensor *z, *a;            /* n x m, from the last forward */
+  gd_jacobian *d;              /* dA/dZ at the last backward */
   gd_jacobian *dzdw, *dzdb;    /* dZ/dW and dZ/db for m samples */
   gd_jacobian *dzda;           /* dZ/dA_prev; NULL for the first layer */
+  gd_jacobian *gz;             /* dE/dZ */
+  gd_jacobian *ga;             /* dE/dA_prev; NULL for the first layer */
   gd_jacobian *gw, *gb;        /* dE/dW and dE/db */
 } layer;
 
@@ -42,11 +54,14 @@ static void free_buffers(gd_network *net) {
     layer *ly = &net->layers[l];
     gd_tensor_free(ly->z);
     gd_tensor_free(ly->a);
+    gd_jacobian_free(ly->d);
     gd_jacobian_free(ly->dzdw);
     gd_jacobian_free(ly->dzdb);
     gd_jacobian_free(ly->dzda);
+    gd_jacobian_free(ly->gz);
+    gd_jacobian_free(ly->ga);
     ly->z = ly->a = NULL;
-    ly->dzdw = ly->dzdb = ly->dzda = NULL;
+    ly->d = ly->dzdw = ly->dzdb = ly->dzda = ly->gz = ly->ga = NULL;
   }
   gd_tensor_free(net->x);
   gd_jacobian_free(net->dedy);
@@ -181,60 +196,109 @@ void gd_network_set_activation_ud(gd_network *net, int l, void *ud) {
 }
 
 
-const gd_tensor *gd_network_dedw(const gd_network *net, int l) {
-  return net->layers[l].gw->t;
+gd_tensor *gd_network_dedw(const gd_network *net, int l) {
+  return net->layers[l].gw->term[0].f;
 }
 
 
-const gd_tensor *gd_network_dedb(const gd_network *net, int l) {
-  return net->layers[l].gb->t;
+gd_tensor *gd_network_dedb(const gd_network *net, int l) {
+  return net->layers[l].gb->term[0].f;
 }
 
 
-/* dZ/db[i, s, k, 0] = delta(i, k): the same for every iteration. */
-static void fill_dzdb(gd_jacobian *j, size_t n, size_t m) {
-  double *d = gd_tensor_data(j->t);
-  size_t i, s;
-  for (i = 0; i < n; i++)
-    for (s = 0; s < m; s++) d[(i * m + s) * n + i] = 1.0;
+/* A structured Jacobian over factor f with spec and shapes n x m over
+** r x c. */
+static gd_status structural(gd_jacobian **out, const gd_tensor *f,
+                            const char *spec, size_t n, size_t m,
+                            size_t r, size_t c, gd_error *err) {
+  size_t num[2], den[2];
+  num[0] = n;
+  num[1] = m;
+  den[0] = r;
+  den[1] = c;
+  return gd_jacobian_structured(out, f, spec, 2, num, 2, den, err);
 }
 
 
-/* The buffers of one layer for m samples: Z, A and the structural
-** Jacobians, zero where the structure says so. */
+static const gd_tensor *input_of(const gd_network *net, int l) {
+  return l > 0 ? net->layers[l - 1].a : net->x;
+}
+
+
+/* A dense Jacobian with an empty numerator and an r x c denominator. */
+static gd_status gradient(gd_jacobian **out, size_t r, size_t c,
+                          gd_error *err) {
+  size_t den[2];
+  den[0] = r;
+  den[1] = c;
+  return gd_jacobian_zeros(out, 0, NULL, 2, den, err);
+}
+
+
+/*
+** The buffers of one layer for m samples: Z, A, the gradient buffers and
+** the structural Jacobians dZ/db[i, s, k, 0] = delta(i, k) and
+** dZ/dA_prev[i, s, j, t] = W[i, j] delta(s, t) (over the live W).
+*/
 static gd_status layer_buffers(gd_network *net, int l, size_t m,
                                gd_error *err) {
   layer *ly = &net->layers[l];
-  size_t zs[2], ws[2], bs[2], as[2];
-  zs[0] = ws[0] = bs[0] = net->nodes[l + 1];
+  size_t n = net->nodes[l + 1], p = net->nodes[l], zs[2], one = 1;
+  gd_tensor *ones;
+  gd_status st;
+  zs[0] = n;
   zs[1] = m;
-  ws[1] = as[0] = net->nodes[l];
-  as[1] = m;
-  bs[1] = 1;
   if (gd_tensor_new(&ly->z, 2, zs, err) ||
       gd_tensor_new(&ly->a, 2, zs, err) ||
-      gd_jacobian_zeros(&ly->dzdw, 2, zs, 2, ws, err) ||
-      gd_jacobian_zeros(&ly->dzdb, 2, zs, 2, bs, err) ||
-      (l > 0 && gd_jacobian_zeros(&ly->dzda, 2, zs, 2, as, err)))
+      gradient(&ly->gz, n, m, err) ||
+      (l > 0 && gradient(&ly->ga, p, m, err)) ||
+      (l > 0 && structural(&ly->dzda, ly->w, "ij->isjs", n, m, p, m, err)))
     return err->code;
-  fill_dzdb(ly->dzdb, zs[0], m);
-  return GD_OK;
+  if (gd_tensor_full(&ones, 1, &one, 1.0, err)) return err->code;
+  st = structural(&ly->dzdb, ones, "o->isio", n, m, n, 1, err);
+  gd_tensor_free(ones);
+  return st;
 }
 
 
 static gd_status make_buffers(gd_network *net, size_t m, gd_error *err) {
-  size_t ys[2];
   int l;
   free_buffers(net);
-  ys[0] = net->nodes[net->depth];
-  ys[1] = m;
   for (l = 0; l < net->depth; l++)
     if (layer_buffers(net, l, m, err)) break;
-  if (l < net->depth || gd_jacobian_zeros(&net->dedy, 0, NULL, 2, ys, err)) {
+  if (l < net->depth ||
+      gradient(&net->dedy, net->nodes[net->depth], m, err)) {
     free_buffers(net);
     return err->code;
   }
   net->m = m;
+  return GD_OK;
+}
+
+
+/* 1 when view v shows exactly what x shows. */
+static int same_view(const gd_tensor *v, const gd_tensor *x) {
+  int d;
+  if (v == NULL || gd_tensor_data(v) != gd_tensor_data(x) ||
+      !gd_tensor_same_shape(v, x))
+    return 0;
+  for (d = 0; d < x->ndim; d++)
+    if (v->strides[d] != x->strides[d]) return 0;
+  return 1;
+}
+
+
+/* Keep a view of the input; a new input drops the first layer's dZ/dW,
+** whose factor is that view. */
+static gd_status keep_input(gd_network *net, const gd_tensor *x,
+                            gd_error *err) {
+  gd_tensor *v;
+  if (same_view(net->x, x)) return GD_OK;
+  if (gd_tensor_view(&v, x, err)) return err->code;
+  gd_tensor_free(net->x);
+  net->x = v;
+  gd_jacobian_free(net->layers[0].dzdw);
+  net->layers[0].dzdw = NULL;
   return GD_OK;
 }
 
@@ -248,7 +312,6 @@ gd_status gd_network_forward(gd_network *net, const gd_tensor *x,
   gd_error spare;
   char sx[GD_SHAPESTR_SIZE];
   const gd_tensor *prev = x;
-  gd_tensor *v;
   int l;
 
   if (err == NULL) err = &spare;
@@ -259,9 +322,7 @@ gd_status gd_network_forward(gd_network *net, const gd_tensor *x,
                         net->nodes[0]);
   if (x->shape[1] != net->m && make_buffers(net, x->shape[1], err))
     return err->code;
-  if (gd_tensor_view(&v, x, err)) return err->code;
-  gd_tensor_free(net->x);
-  net->x = v;
+  if (keep_input(net, x, err)) return err->code;
 
   for (l = 0; l < net->depth; l++) {
     layer *ly = &net->layers[l];
@@ -276,65 +337,44 @@ gd_status gd_network_forward(gd_network *net, const gd_tensor *x,
 }
 
 
-/* dZ/dW[i, s, k, j] = delta(i, k) A_prev[j, s]: only the entries with
-** k = i are written, the others stay zero. */
-static void fill_dzdw(gd_jacobian *jac, const gd_tensor *ap) {
-  size_t n = jac->num[0], m = jac->num[1], p = jac->den[1], i, s, j;
-  const double *a = gd_tensor_data(ap);
-  ptrdiff_t r = ap->strides[0], c = ap->strides[1];
-  double *d = gd_tensor_data(jac->t);
-  for (i = 0; i < n; i++)
-    for (s = 0; s < m; s++) {
-      double *row = d + ((i * m + s) * n + i) * p;
-      for (j = 0; j < p; j++)
-        row[j] = a[(ptrdiff_t)j * r + (ptrdiff_t)s * c];
-    }
+/* dA/dZ of layer l at the last forward: refilled in place when the
+** activation can, made anew otherwise. */
+static gd_status activation_jacobian(layer *ly, gd_error *err) {
+  if (ly->d && ly->act.df_into)
+    return ly->act.df_into(&ly->act, ly->d, ly->z, ly->a, err);
+  gd_jacobian_free(ly->d);
+  ly->d = NULL;
+  return ly->act.df(&ly->act, &ly->d, ly->z, ly->a, err);
 }
 
 
-/* dZ/dA_prev[i, s, j, t] = W[i, j] delta(s, t): the entries with t = s
-** are written, the others stay zero. */
-static void fill_dzda(gd_jacobian *jac, const gd_tensor *w) {
-  size_t n = jac->num[0], m = jac->num[1], p = jac->den[0], i, s, j;
-  const double *pw = gd_tensor_data(w);
-  double *d = gd_tensor_data(jac->t);
-  for (i = 0; i < n; i++)
-    for (s = 0; s < m; s++)
-      for (j = 0; j < p; j++)
-        d[((i * m + s) * p + j) * m + s] = pw[i * p + j];
-}
-
-
-static const gd_tensor *input_of(const gd_network *net, int l) {
-  return l > 0 ? net->layers[l - 1].a : net->x;
-}
-
-
-/* One step of the backward chain at layer l: from g = dE/dA_l, the
-** gradients of the layer and, past the first layer, dE/dA_(l-1) in
-** *next (NULL otherwise). */
-static gd_status backward_layer(gd_network *net, int l,
-                                const gd_jacobian *g, gd_jacobian **next,
-                                gd_error *err) {
+/* dZ/dW[i, s, k, j] = delta(i, k) A_prev[j, s] over the view of A_prev,
+** made when missing. */
+static gd_status weight_jacobian(gd_network *net, int l, gd_error *err) {
   layer *ly = &net->layers[l];
-  gd_jacobian *d = NULL, *gz = NULL;
-  gd_status st;
+  if (ly->dzdw) return GD_OK;
+  return structural(&ly->dzdw, input_of(net, l), "js->isij",
+                    net->nodes[l + 1], net->m, net->nodes[l + 1],
+                    net->nodes[l], err);
+}
 
-  *next = NULL;
-  if (ly->act.df(&ly->act, &d, ly->z, ly->a, err)) return err->code;
-  st = gd_jacobian_compose(&gz, g, d, err);
-  gd_jacobian_free(d);
-  if (st) return st;
 
-  fill_dzdw(ly->dzdw, input_of(net, l));
-  st = gd_jacobian_compose_into(ly->gw, gz, ly->dzdw, err);
-  if (!st) st = gd_jacobian_compose_into(ly->gb, gz, ly->dzdb, err);
-  if (!st && l > 0) {
-    fill_dzda(ly->dzda, ly->w);
-    st = gd_jacobian_compose(next, gz, ly->dzda, err);
-  }
-  gd_jacobian_free(gz);
-  return st;
+/*
+** One step of the backward chain at layer l, from g = dE/dA_l:
+** dE/dZ = g * dA/dZ (a diagonal scales, blocks contract per sample),
+** dE/dW = dE/dZ * dZ/dW (one GEMM), dE/db = dE/dZ * dZ/db (a row sum)
+** and, past the first layer, dE/dA_prev = dE/dZ * dZ/dA_prev (a GEMM).
+*/
+static gd_status backward_layer(gd_network *net, int l,
+                                const gd_jacobian *g, gd_error *err) {
+  layer *ly = &net->layers[l];
+  if (activation_jacobian(ly, err) || weight_jacobian(net, l, err) ||
+      gd_jacobian_compose_into(ly->gz, g, ly->d, err) ||
+      gd_jacobian_compose_into(ly->gw, ly->gz, ly->dzdw, err) ||
+      gd_jacobian_compose_into(ly->gb, ly->gz, ly->dzdb, err) ||
+      (l > 0 && gd_jacobian_compose_into(ly->ga, ly->gz, ly->dzda, err)))
+    return err->code;
+  return GD_OK;
 }
 
 
@@ -343,7 +383,6 @@ gd_status gd_network_backward(gd_network *net, const gd_tensor *x,
                               gd_error *err) {
   gd_error spare;
   const gd_tensor *yhat;
-  gd_jacobian *g = NULL, *next;
   double e;
   int l;
 
@@ -354,112 +393,107 @@ gd_status gd_network_backward(gd_network *net, const gd_tensor *x,
     err->operand = 2;
     return err->code;
   }
-
-  for (l = net->depth - 1; l >= 0; l--) {
-    gd_status st = backward_layer(net, l, g ? g : net->dedy, &next, err);
-    gd_jacobian_free(g);
-    if (st) return st;
-    g = next;
-  }
+  for (l = net->depth - 1; l >= 0; l--)
+    if (backward_layer(net, l, l + 1 < net->depth ? net->layers[l + 1].ga
+                                                  : net->dedy, err))
+      return err->code;
   if (loss) *loss = e;
   return GD_OK;
 }
 
 
-/* One activation step of the second-order chain: with J = dZ/dW and
-** H = d2Z/dW2 (numerator Z, denominator W ++ W; NULL is zero), the
-** same for A = f(Z). *j and *h are replaced. */
-static gd_status hessian_activation(const layer *ly, gd_jacobian **j,
-                                    gd_jacobian **h, gd_error *err) {
-  gd_jacobian *d1 = NULL, *d2 = NULL, *t = NULL, *u = NULL, *v = NULL;
-  gd_jacobian *jn = NULL;
+/* dE/dA_k, the gradient that reaches the output of layer k. */
+static const gd_jacobian *grad_out(const gd_network *net, int k) {
+  return k + 1 < net->depth ? net->layers[k + 1].ga : net->dedy;
+}
+
+
+/* r = J1 * J2 * J3 as one contraction, the first transposed. */
+static gd_status sandwich(gd_jacobian **r, const gd_jacobian *a,
+                          const gd_jacobian *m, const gd_jacobian *b,
+                          gd_error *err) {
+  const gd_jacobian *js[3];
+  gd_jacobian *at;
   gd_status st;
-
-  if (ly->act.d2f == NULL)
-    return gd_error_set(err, GD_ERR_ARG, 0, "hessian: activation '%s' "
-                        "has no second derivative", ly->act.name);
-  if ((st = ly->act.df(&ly->act, &d1, ly->z, ly->a, err)) ||
-      (st = ly->act.d2f(&ly->act, &t, ly->z, ly->a, err)) ||
-      (st = gd_jacobian_regroup(&d2, t, 2, err)) ||
-      (st = gd_jacobian_bilinear(&u, d2, *j, *j, err)) ||
-      (st = gd_jacobian_compose(&jn, d1, *j, err)))
-    goto done;
-  if (*h) {
-    if ((st = gd_jacobian_compose(&v, d1, *h, err))) goto done;
-    gd_jacobian_free(t);
-    t = NULL;
-    if ((st = gd_jacobian_add(&t, v, u, err))) goto done;
-    gd_jacobian_free(u);
-    u = t;
-    t = NULL;
-  }
-  gd_jacobian_free(*h);
-  *h = u;
-  u = NULL;
-  gd_jacobian_free(*j);
-  *j = jn;
-  jn = NULL;
-
-done:
-  gd_jacobian_free(d1);
-  gd_jacobian_free(d2);
-  gd_jacobian_free(t);
-  gd_jacobian_free(u);
-  gd_jacobian_free(v);
-  gd_jacobian_free(jn);
+  if (gd_jacobian_transpose(&at, a, err)) return err->code;
+  js[0] = at;
+  js[1] = m;
+  js[2] = b;
+  st = gd_jacobian_chain(r, 3, js, err);
+  gd_jacobian_free(at);
   return st;
 }
 
 
-/* Compose both J and H with the structural dZ/dA_prev of layer l. */
-static gd_status hessian_linear(layer *ly, gd_jacobian **j,
-                                gd_jacobian **h, gd_error *err) {
-  gd_jacobian *jn, *hn;
-  fill_dzda(ly->dzda, ly->w);
-  if (gd_jacobian_compose(&jn, ly->dzda, *j, err)) return err->code;
-  if (gd_jacobian_compose(&hn, ly->dzda, *h, err)) {
-    gd_jacobian_free(jn);
-    return err->code;
-  }
-  gd_jacobian_free(*j);
-  gd_jacobian_free(*h);
-  *j = jn;
-  *h = hn;
+/*
+** The second-order term of an activation: S = g * d2A/dZ2 with g =
+** dE/dA, regrouped so that S is a Jacobian from Z to Z; diagonal or
+** per-sample blocks as d2A/dZ2 is.
+*/
+static gd_status curvature(gd_jacobian **s, const layer *ly,
+                           const gd_jacobian *g, gd_error *err) {
+  gd_jacobian *d2 = NULL, *d2r = NULL, *t = NULL;
+  gd_status st;
+  if (ly->act.d2f == NULL)
+    return gd_error_set(err, GD_ERR_ARG, 0, "hessian: activation '%s' "
+                        "has no second derivative", ly->act.name);
+  if (!(st = ly->act.d2f(&ly->act, &d2, ly->z, ly->a, err)) &&
+      !(st = gd_jacobian_regroup(&d2r, d2, 2, err)) &&
+      !(st = gd_jacobian_compose(&t, g, d2r, err)))
+    st = gd_jacobian_regroup(s, t, 2, err);
+  gd_jacobian_free(d2);
+  gd_jacobian_free(d2r);
+  gd_jacobian_free(t);
+  return st;
+}
+
+
+/*
+** d2E/dZ_k^2 from d2E/dA_k^2 (m, consumed): D^T M D + g * d2A/dZ2, with
+** D = dA/dZ. Samples never mix, so the result is per-sample blocks (or
+** a diagonal), never an (n m) x (n m) matrix.
+*/
+static gd_status through_activation(gd_jacobian **m, const gd_network *net,
+                                    int k, gd_error *err) {
+  const layer *ly = &net->layers[k];
+  gd_jacobian *q = NULL, *s = NULL, *r = NULL;
+  gd_status st;
+  if (!(st = sandwich(&q, ly->d, *m, ly->d, err)) &&
+      !(st = curvature(&s, ly, grad_out(net, k), err)))
+    st = gd_jacobian_add(&r, q, s, err);
+  gd_jacobian_free(q);
+  gd_jacobian_free(s);
+  if (st) return st;
+  gd_jacobian_free(*m);
+  *m = r;
   return GD_OK;
 }
 
 
-/* At the loss: d2E/dW2 = dE/dYhat * H + d2E/dYhat2 [J, J], regrouped
-** so that numerator and denominator are both W's shape. */
-static gd_status hessian_loss(gd_jacobian **out, gd_network *net,
-                              const gd_tensor *y, const gd_jacobian *j,
-                              const gd_jacobian *h, gd_error *err) {
-  const gd_tensor *yhat = net->layers[net->depth - 1].a;
-  gd_jacobian *hy = NULL, *hy0 = NULL, *a = NULL, *b = NULL, *s = NULL;
-  gd_status st;
-  if ((st = gd_loss_mse_hessian(&hy, y, yhat, err)) ||
-      (st = gd_jacobian_regroup(&hy0, hy, 0, err)) ||
-      (st = gd_jacobian_compose(&a, net->dedy, h, err)) ||
-      (st = gd_jacobian_bilinear(&b, hy0, j, j, err)) ||
-      (st = gd_jacobian_add(&s, a, b, err)))
-    goto done;
-  st = gd_jacobian_regroup(out, s, 2, err);
-
-done:
-  gd_jacobian_free(hy);
-  gd_jacobian_free(hy0);
-  gd_jacobian_free(a);
-  gd_jacobian_free(b);
-  gd_jacobian_free(s);
-  return st;
+/* Replace m = d2E/dZ_k^2 by d2E/dA_(k-1)^2 = dZ/dA^T m dZ/dA. */
+static gd_status through_linear(gd_jacobian **m, const layer *ly,
+                                gd_error *err) {
+  gd_jacobian *r;
+  if (sandwich(&r, ly->dzda, *m, ly->dzda, err)) return err->code;
+  gd_jacobian_free(*m);
+  *m = r;
+  return GD_OK;
 }
 
 
+/*
+** d2E/dW_l^2 = dZ/dW^T M dZ/dW with M = d2E/dZ_l^2, brought down from
+** d2E/dYhat2 = I / m by the second-order chain rule: at each activation
+** M = D^T M D + g * d2A/dZ2, at each linear map M = dZ/dA^T M dZ/dA. M
+** stays per-sample blocks; the last step is one contraction whose order
+** the einsum planner picks.
+*/
 gd_status gd_network_hessian(gd_jacobian **out, gd_network *net,
                              const gd_tensor *x, const gd_tensor *y,
                              int l, gd_error *err) {
   gd_error spare;
-  gd_jacobian *j = NULL, *h = NULL;
+  const gd_tensor *yhat;
+  gd_jacobian *m = NULL, *h = NULL;
   gd_status st;
   int k;
 
@@ -468,18 +502,185 @@ gd_status gd_network_hessian(gd_jacobian **out, gd_network *net,
     return gd_error_set(err, GD_ERR_RANGE, 3, "hessian: layer %d out of "
                         "1..%d", l + 1, net->depth);
   if (gd_network_backward(net, x, y, NULL, err)) return err->code;
-
-  fill_dzdw(net->layers[l].dzdw, input_of(net, l));
-  if ((st = gd_jacobian_regroup(&j, net->layers[l].dzdw, 2, err)))
-    return st;
-  for (k = l; k < net->depth && !st; k++) {
-    st = hessian_activation(&net->layers[k], &j, &h, err);
-    if (!st && k + 1 < net->depth)
-      st = hessian_linear(&net->layers[k + 1], &j, &h, err);
+  yhat = net->layers[net->depth - 1].a;
+  if ((st = gd_loss_mse_hessian(&m, y, yhat, err))) return st;
+  for (k = net->depth - 1; k >= l && !st; k--) {
+    st = through_activation(&m, net, k, err);
+    if (!st && k > l) st = through_linear(&m, &net->layers[k], err);
   }
-  if (!st) st = hessian_loss(out, net, y, j, h, err);
-  gd_jacobian_free(j);
-  gd_jacobian_free(h);
+  if (!st) st = sandwich(&h, net->layers[l].dzdw, m, net->layers[l].dzdw,
+                         err);
+  gd_jacobian_free(m);
+  if (st) return st;
+  *out = h;
+  return GD_OK;
+}
+
+
+/* r = J v as a new dense Jacobian with an empty denominator. */
+static gd_status push_forward(gd_jacobian **r, const gd_jacobian *j,
+                              const gd_tensor *v, gd_error *err) {
+  gd_tensor *t;
+  gd_status st;
+  if (gd_jacobian_apply(&t, j, v, err)) return err->code;
+  st = gd_jacobian_new(r, t, t->ndim, t->shape, 0, NULL, err);
+  gd_tensor_free(t);
+  return st;
+}
+
+
+/* A row vector g (empty numerator) times J, then regrouped to a row. */
+static gd_status pull_back(gd_jacobian **r, const gd_jacobian *g,
+                           const gd_jacobian *j, gd_error *err) {
+  return gd_jacobian_compose(r, g, j, err);
+}
+
+
+/* What the Hessian-vector product carries per layer: dA/dZ and its
+** derivative along the direction, R(dA/dZ) = d2A/dZ2 R(Z). */
+typedef struct rpair {
+  gd_jacobian *d, *rd;
+} rpair;
+
+
+/* Forward along the direction from layer l: R(Z_l) = dZ/dW V, then
+** R(A_k) = dA/dZ R(Z_k) and R(Z_(k+1)) = dZ/dA R(A_k). *ra gets R(Yhat). */
+static gd_status r_forward(rpair *rp, gd_jacobian **ra, gd_network *net,
+                           int l, const gd_tensor *v, gd_error *err) {
+  gd_jacobian *r = NULL, *t = NULL, *d2 = NULL;
+  gd_status st;
+  int k;
+  if ((st = push_forward(&r, net->layers[l].dzdw, v, err))) return st;
+  for (k = l; k < net->depth; k++) {
+    layer *ly = &net->layers[k];
+    if (ly->act.d2f == NULL) {
+      st = gd_error_set(err, GD_ERR_ARG, 0, "hvp: activation '%s' has no "
+                        "second derivative", ly->act.name);
+      break;
+    }
+    if ((st = ly->act.df(&ly->act, &rp[k].d, ly->z, ly->a, err)) ||
+        (st = ly->act.d2f(&ly->act, &d2, ly->z, ly->a, err)) ||
+        (st = gd_jacobian_compose(&t, d2, r, err)) ||
+        (st = gd_jacobian_regroup(&rp[k].rd, t, 2, err)))
+      break;
+    gd_jacobian_free(d2);
+    gd_jacobian_free(t);
+    d2 = t = NULL;
+    if ((st = gd_jacobian_compose(&t, rp[k].d, r, err))) break;
+    gd_jacobian_free(r);
+    r = t;
+    t = NULL;
+    if (k + 1 < net->depth) {
+      if ((st = gd_jacobian_compose(&t, net->layers[k + 1].dzda, r, err)))
+        break;
+      gd_jacobian_free(r);
+      r = t;
+      t = NULL;
+    }
+  }
+  gd_jacobian_free(d2);
+  gd_jacobian_free(t);
+  if (st) {
+    gd_jacobian_free(r);
+    return st;
+  }
+  *ra = r;
+  return GD_OK;
+}
+
+
+/* R(dE/dZ_k) = R(g) * D + g * R(D), g = dE/dA_k. */
+static gd_status r_delta(gd_jacobian **out, const gd_jacobian *rg,
+                         const gd_jacobian *g, const rpair *rp,
+                         gd_error *err) {
+  gd_jacobian *a = NULL, *b = NULL;
+  gd_status st;
+  if (!(st = pull_back(&a, rg, rp->d, err)) &&
+      !(st = pull_back(&b, g, rp->rd, err)))
+    st = gd_jacobian_add(out, a, b, err);
+  gd_jacobian_free(a);
+  gd_jacobian_free(b);
+  return st;
+}
+
+
+/* Backward along the direction from R(dE/dYhat) down to layer l; the
+** product (d2E/dW_l^2) V = R(dE/dZ_l) * dZ/dW into *hv. */
+static gd_status r_backward(gd_jacobian **hv, gd_network *net,
+                            const rpair *rp, gd_jacobian *rg, int l,
+                            gd_error *err) {
+  gd_jacobian *rz = NULL;
+  gd_status st = GD_OK;
+  int k;
+  for (k = net->depth - 1; k >= l && !st; k--) {
+    st = r_delta(&rz, rg, grad_out(net, k), &rp[k], err);
+    gd_jacobian_free(rg);
+    rg = NULL;
+    if (!st && k > l) st = pull_back(&rg, rz, net->layers[k].dzda, err);
+    if (!st && k == l) st = pull_back(hv, rz, net->layers[l].dzdw, err);
+    gd_jacobian_free(rz);
+    rz = NULL;
+  }
+  gd_jacobian_free(rg);
+  return st;
+}
+
+
+/*
+** (d2E/dW_l^2) V by forward-over-reverse differentiation: the direction
+** V is pushed forward through the layers above l (R(Z), R(A) and the
+** derivative of each dA/dZ along it), then the backward chain is
+** differentiated along it. Every intermediate is the size of a layer's
+** activations (or its per-sample softmax blocks).
+*/
+gd_status gd_network_hvp(gd_tensor **out, gd_network *net,
+                         const gd_tensor *x, const gd_tensor *y, int l,
+                         const gd_tensor *v, gd_error *err) {
+  gd_error spare;
+  char sv[GD_SHAPESTR_SIZE], sw[GD_SHAPESTR_SIZE];
+  gd_jacobian *ra = NULL, *rg = NULL, *hv = NULL, *hy = NULL;
+  rpair *rp;
+  gd_status st;
+  int k;
+
+  if (err == NULL) err = &spare;
+  if (l < 0 || l >= net->depth)
+    return gd_error_set(err, GD_ERR_RANGE, 3, "hvp: layer %d out of "
+                        "1..%d", l + 1, net->depth);
+  if (!gd_tensor_same_shape(v, net->layers[l].w))
+    return gd_error_set(err, GD_ERR_SHAPE, 4, "hvp: direction %s does "
+                        "not match W %s",
+                        gd_tensor_shape_str(v, sv, sizeof sv),
+                        gd_tensor_shape_str(net->layers[l].w, sw,
+                                            sizeof sw));
+  if (gd_network_backward(net, x, y, NULL, err)) return err->code;
+  if ((rp = gd_malloc((size_t)net->depth * sizeof *rp)) == NULL)
+    return nomem(err);
+  memset(rp, 0, (size_t)net->depth * sizeof *rp);
+
+  if (!(st = r_forward(rp, &ra, net, l, v, err)) &&
+      !(st = gd_loss_mse_hessian(&hy, y, net->layers[net->depth - 1].a,
+                                 err)) &&
+      !(st = gd_jacobian_transpose(&rg, ra, err))) {
+    gd_jacobian *t = rg;
+    st = gd_jacobian_compose(&rg, t, hy, err);
+    gd_jacobian_free(t);
+    if (!st) st = r_backward(&hv, net, rp, rg, l, err);
+  }
+  if (!st) st = gd_jacobian_dense(out, hv, err);
+  if (!st) {
+    gd_tensor *t = *out;
+    st = gd_tensor_reshape(out, t, 2, net->layers[l].w->shape, 1, err);
+    gd_tensor_free(t);
+  }
+  for (k = 0; k < net->depth; k++) {
+    gd_jacobian_free(rp[k].d);
+    gd_jacobian_free(rp[k].rd);
+  }
+  gd_free(rp, (size_t)net->depth * sizeof *rp);
+  gd_jacobian_free(ra);
+  gd_jacobian_free(hy);
+  gd_jacobian_free(hv);
   return st;
 }
 
@@ -627,13 +828,15 @@ static gd_status train_step(gd_network *net, trainer *tr,
     y = tr->yb;
   }
   if (gd_network_backward(net, x, y, loss, err)) return err->code;
+  if (o->reduce && o->reduce(o->reduce_ud, net, it, loss, err))
+    return err->code;
   if (!isfinite(*loss))
     return gd_error_set(err, GD_ERR_NUMERIC, 0, "train: the loss is not "
                         "finite at iteration %ld", it);
   for (l = 0; l < net->depth; l++)
-    if (gd_descent_step(tr->d[2 * l], net->layers[l].gw->t, &o->descent,
-                        err) ||
-        gd_descent_step(tr->d[2 * l + 1], net->layers[l].gb->t,
+    if (gd_descent_step(tr->d[2 * l], gd_network_dedw(net, l),
+                        &o->descent, err) ||
+        gd_descent_step(tr->d[2 * l + 1], gd_network_dedb(net, l),
                         &o->descent, err))
       return err->code;
   return GD_OK;

@@ -12,11 +12,11 @@
 ** s^2 = 2 / (n_(l-1) + n_l) otherwise (Glorot); biases start at zero.
 **
 ** The network keeps work buffers for the last number of samples m it
-** saw, so repeated calls with the same m allocate only the small
-** Jacobians of the activations.
+** saw and structured Jacobians over its live buffers, so a backward
+** pass or a training step with the same input allocates nothing after
+** the first (activations registered from Lua excepted).
 **
-** Limits: float64 only; the structural Jacobians dZ/dA_(l-1) are stored
-** densely (n_l m n_(l-1) m values each).
+** Limits: float64 only.
 */
 #ifndef GD_NETWORK_H
 #define GD_NETWORK_H
@@ -67,25 +67,43 @@ gd_status gd_network_forward(gd_network *net, const gd_tensor *x,
 gd_status gd_network_backward(gd_network *net, const gd_tensor *x,
                               const gd_tensor *y, double *loss,
                               gd_error *err);
-/* The gradients of the last backward, shaped as W_l and b_l. */
-const gd_tensor *gd_network_dedw(const gd_network *net, int l);
-const gd_tensor *gd_network_dedb(const gd_network *net, int l);
+/* The gradients of the last backward, shaped as W_l and b_l: the
+** network's buffers, which a reduce hook may overwrite. */
+gd_tensor *gd_network_dedw(const gd_network *net, int l);
+gd_tensor *gd_network_dedb(const gd_network *net, int l);
 
 /*
 ** d2E/dW_l^2 as a new TensorJacobian (numerator and denominator W_l's
-** shape), by the second-order chain rule through the layers above l:
-** at each activation H = dA/dZ * H + d2A/dZ2 [J, J], J = dA/dZ * J,
-** at each linear map both are composed with dZ/dA_prev, and at the
-** loss d2E/dW2 = dE/dYhat * H + d2E/dYhat2 [J, J].
+** shape), structured: M = d2E/dZ^2 is carried down from the loss as
+** per-sample blocks (M = D^T M D + dE/dA * d2A/dZ2 at an activation,
+** M = dZ/dA^T M dZ/dA at a linear map), then d2E/dW_l^2 = dZ/dW^T M
+** dZ/dW in one contraction.
 */
 gd_status gd_network_hessian(gd_jacobian **out, gd_network *net,
                              const gd_tensor *x, const gd_tensor *y,
                              int l, gd_error *err);
+/*
+** (d2E/dW_l^2) V for V of W_l's shape, a new tensor of that shape, by
+** forward-over-reverse differentiation through the same structured
+** Jacobians; no intermediate exceeds a layer's activations (n m values,
+** n n m for softmax blocks).
+*/
+gd_status gd_network_hvp(gd_tensor **out, gd_network *net,
+                         const gd_tensor *x, const gd_tensor *y, int l,
+                         const gd_tensor *v, gd_error *err);
 
 /* Called after every training iteration (1-based) with the batch loss
 ** before that iteration's update; a non-OK status stops training. */
 typedef gd_status (*gd_network_progress_fn)(void *ud, long iteration,
                                             double loss, gd_error *err);
+
+/* Called in each training iteration after backward and before the
+** update, with the batch loss in *loss: it may combine the gradients
+** (gd_network_dedw, gd_network_dedb) and the loss across processes in
+** place. A non-OK status stops training. */
+typedef gd_status (*gd_network_reduce_fn)(void *ud, gd_network *net,
+                                          long iteration, double *loss,
+                                          gd_error *err);
 
 typedef struct gd_network_train_opts {
   long iterations;           /* 1000 */
@@ -94,6 +112,8 @@ typedef struct gd_network_train_opts {
   gd_descent_opts descent;   /* the update of every parameter */
   gd_network_progress_fn progress;   /* NULL: none */
   void *ud;
+  gd_network_reduce_fn reduce;       /* NULL: none */
+  void *reduce_ud;
 } gd_network_train_opts;
 
 /* The defaults above, with gd_descent_opts_default for the update. */
