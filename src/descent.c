@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "descent.h"
+#include "interrupt.h"
 
 
 /* The operation names that start error messages. */
@@ -431,6 +432,7 @@ typedef struct search {
   gd_descent *best;           /* the best descent so far, or NULL */
   double bestv;               /* its value */
   gd_descent_reason bestr;    /* and how it ended */
+  int interrupted;            /* a stop request ended the search */
 } search;
 
 
@@ -481,7 +483,10 @@ static gd_status read_bound(search *s, const gd_tensor *b, double **out,
   double *buf;
   size_t i;
   const gd_tensor *t = s->tmpl;
-  if (gd_tensor_expand(&e, b, t->ndim, t->shape, &ignored) != GD_OK)
+  gd_status st = gd_tensor_expand(&e, b, t->ndim, t->shape, &ignored);
+  if (st == GD_ERR_NOMEM)
+    return fail(err, GD_ERR_NOMEM, 0, RUN, "out of memory");
+  if (st != GD_OK)
     return fail(err, GD_ERR_SHAPE, 1, RUN,
                 "%s of shape %s does not broadcast to x of "
                 "shape %s", name, gd_tensor_shape_str(b, sb,
@@ -585,7 +590,9 @@ static double norm2(const double *a, size_t n) {
 /*
 ** One descent from d->x: evaluate, report, test for the end, step. The
 ** iteration count is the number of steps taken. Returns only callback
-** and allocation errors; how the descent ended goes into *reason.
+** and allocation errors; how the descent ended goes into *reason. A
+** pending gd_interrupt_request ends it like a callback's stop, clears
+** the request and ends the whole search after this descent.
 */
 static gd_status descend(search *s, gd_descent *d, double *value,
                          long *iters, gd_descent_reason *reason,
@@ -607,6 +614,10 @@ static gd_status descend(search *s, gd_descent *d, double *value,
     if (p->callback != NULL && it % p->callback_every == 0) {
       st = p->callback(p->ud, it, d->x, *value, &stop, err);
       if (st != GD_OK) return st;
+    }
+    if (!stop && gd_interrupt_pending()) {
+      gd_interrupt_clear();    /* one request stops one search */
+      s->interrupted = stop = 1;
     }
     if (stop) *reason = GD_REASON_INTERRUPTED;
     else if (norm2(g, s->n) <= p->tolerance) *reason = GD_REASON_CONVERGED;
@@ -732,8 +743,10 @@ gd_status gd_descent_from_function(gd_descent **out,
   if (st == GD_OK)
     st = gd_descent_new(&s.records, s.tmpl, GD_DESCENT_COPY, err);
 
-  for (r = 0; st == GD_OK && r < p->restarts; r++)
+  gd_interrupt_enter();
+  for (r = 0; st == GD_OK && r < p->restarts && !s.interrupted; r++)
     st = restart(&s, r, err);
+  gd_interrupt_leave();
 
   if (st != GD_OK) {
     search_free(&s);

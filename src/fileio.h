@@ -1,32 +1,100 @@
 /*
-** fileio.h: the network file format, version 1. All numbers are
-** little-endian and fixed-width:
+** fileio.h: saving and loading tensors, GradientDescent objects and
+** networks, and reading and writing NumPy's .npy files.
 **
-**   offset  size       field
-**   0       8          magic "GDNNNET" and byte 0x1a
-**   8       4          u32 format version (1)
-**   12      4          u32 depth L
-**   16      8          u64 length of the whole file in bytes
-**   24      8 (L + 1)  u64 layer widths n_0 .. n_L
-**   ...     32 L       activation names, NUL-padded
-**   ...     8 each     f64 W_1, b_1, ..., W_L, b_L, row-major
-**   end - 8 8          u64 FNV-1a 64 hash of every byte before it
+** Every gdnn file is little-endian and fixed-width, whatever machine
+** wrote it, and ends with the FNV-1a 64 hash of every byte before it.
+** The first 24 bytes are common to all kinds:
+**
+**   offset  size  field
+**   0       8     magic: "GDNNTEN", "GDNNOPT" or "GDNNNET", then 0x1a
+**   8       4     u32 format version (1)
+**   12      4     u32 dtype (1: f64) for tensors and optimisers,
+**                 depth L for networks
+**   16      8     u64 length of the whole file in bytes
+**
+** A tensor (GDNNTEN) goes on with u32 ndim, u32 0, u64 shape[ndim] and
+** the f64 values in row-major order.
+**
+** A GradientDescent (GDNNOPT) goes on with u32 ndim, u32 0, u64
+** shape[ndim] (of its variable x), then u64 steps, u64 adam_steps, u64
+** rng state[4], u32 has_spare, u32 has_adam, f64 spare, u64 nminima;
+** then x, gradient_current, gradient_previous, gradient_step, velocity
+** and (when has_adam) adam_m and adam_v, each x's shape in f64; then
+** each minimum as f64 value, u64 iterations, u32 reason, u32
+** numeric_gradient and its point in f64.
+**
+** A network (GDNNNET) goes on with u64 layer widths n_0 .. n_L, L
+** activation names of 32 bytes, NUL-padded, then f64 W_1, b_1, ...,
+** W_L, b_L in row-major order.
 **
 ** A save writes a temporary file in the same directory, flushes and
 ** syncs it, and renames it over the path, so a crash never leaves a
-** half-written network under the name.
+** half-written file under the name (a stray temporary may remain).
+** Loading a missing, truncated, corrupted, foreign or future-version
+** file is GD_ERR_IO with a message saying which.
 **
-** Limits: activation names are at most 31 bytes; a loaded activation
-** is found by name through the caller's resolver.
+** Limits: the whole file is built or read in memory at once; .npy
+** files are read in any numeric dtype (bool, integers, float32,
+** float64, either byte order, C or Fortran order) and written as
+** little-endian float64 in C order; complex, object and structured
+** dtypes are refused; activation names are at most 31 bytes.
 */
 #ifndef GD_FILEIO_H
 #define GD_FILEIO_H
 
+#include <stddef.h>
+
 #include "activation.h"
 #include "core.h"
+#include "descent.h"
 #include "network.h"
+#include "tensor.h"
 
 #define GD_FILE_VERSION 1
+
+/* What a file holds, judged by its first bytes. */
+typedef enum gd_file_kind {
+  GD_FILE_UNKNOWN = 0,
+  GD_FILE_TENSOR,
+  GD_FILE_DESCENT,
+  GD_FILE_NETWORK,
+  GD_FILE_NPY,
+  GD_FILE_TRUNCATED    /* too short to tell, but starts as one of ours */
+} gd_file_kind;
+
+/* The kind of the file at path into *kind; GD_ERR_IO when it cannot
+** be opened or read. */
+gd_status gd_file_kind_of(const char *path, gd_file_kind *kind,
+                          gd_error *err);
+
+/* ---- tensors ----------------------------------------------------- */
+
+/* Write t (any strides) to path atomically. */
+gd_status gd_tensor_save(const gd_tensor *t, const char *path,
+                         gd_error *err);
+/* A new contiguous tensor read from path into *out (the caller's). */
+gd_status gd_tensor_load(gd_tensor **out, const char *path,
+                         gd_error *err);
+/* The same from the n bytes of a file image at b; name is what the
+** messages call it. */
+gd_status gd_tensor_decode(gd_tensor **out, const unsigned char *b,
+                           size_t n, const char *name, gd_error *err);
+
+/* ---- GradientDescent objects ------------------------------------- */
+
+/* Write d with its history, generator and minima to path atomically.
+** Every tensor d holds must have the shape of d->x. */
+gd_status gd_descent_save(const gd_descent *d, const char *path,
+                          gd_error *err);
+/* A new gd_descent read from path into *out (the caller's, freed with
+** gd_descent_free); its x is a new contiguous tensor. */
+gd_status gd_descent_load(gd_descent **out, const char *path,
+                          gd_error *err);
+gd_status gd_descent_decode(gd_descent **out, const unsigned char *b,
+                            size_t n, const char *name, gd_error *err);
+
+/* ---- networks ---------------------------------------------------- */
 
 /* Write net to path atomically; GD_ERR_IO with the reason on failure. */
 gd_status gd_network_save(const gd_network *net, const char *path,
@@ -37,11 +105,25 @@ typedef gd_status (*gd_activation_resolver)(void *ud, const char *name,
                                             const gd_activation **out,
                                             gd_error *err);
 
-/* Read a network saved by gd_network_save. A missing, truncated,
-** corrupted, foreign or future-version file is GD_ERR_IO with a message
-** saying which. resolve NULL takes the built-in activations only. */
+/* Read a network saved by gd_network_save. resolve NULL takes the
+** built-in activations only. */
 gd_status gd_network_load(gd_network **out, const char *path,
                           gd_activation_resolver resolve, void *ud,
                           gd_error *err);
+gd_status gd_network_decode(gd_network **out, const unsigned char *b,
+                            size_t n, const char *name,
+                            gd_activation_resolver resolve, void *ud,
+                            gd_error *err);
+
+/* ---- NumPy .npy -------------------------------------------------- */
+
+/* Write t as a version 1.0 .npy file of '<f8' in C order, atomically. */
+gd_status gd_tensor_save_npy(const gd_tensor *t, const char *path,
+                             gd_error *err);
+/* A new contiguous float64 tensor from a .npy file (see Limits). */
+gd_status gd_tensor_load_npy(gd_tensor **out, const char *path,
+                             gd_error *err);
+gd_status gd_npy_decode(gd_tensor **out, const unsigned char *b,
+                        size_t n, const char *name, gd_error *err);
 
 #endif

@@ -31,6 +31,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "interrupt.h"
+
 #ifndef GDNN_LUADIR
 #define GDNN_LUADIR "/usr/local/share/lua/5.4"
 #endif
@@ -136,13 +138,17 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
 
 /*
 ** SIGINT while Lua runs: give the signal back its default action, so a
-** second Ctrl-C ends a call stuck in C, and make the state stop at once
-** through a hook (lua_sethook may be called from a signal handler).
+** second Ctrl-C ends a call stuck in C. A core loop that watches the
+** interrupt flag (a search, training) is asked to finish its iteration
+** and return what it has; other code is stopped at once through a hook
+** (lua_sethook may be called from a signal handler).
 */
 static void on_sigint_running(int sig) {
   int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   signal(sig, SIG_DFL);
-  if (running_state != NULL)
+  if (gd_interrupt_watched())
+    gd_interrupt_request();     /* the core loop stops by itself */
+  else if (running_state != NULL)
     lua_sethook(running_state, stop_hook, mask, 1);
 }
 

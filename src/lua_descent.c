@@ -85,6 +85,34 @@ static void pushdescent(lua_State *L, guard *g) {
 }
 
 
+/* Body of lgd_pushdescent under lua_pcall: a guard takes the descent
+** (clearing the caller's pointer) and becomes the object. */
+static int pushdescent_p(lua_State *L) {
+  gd_descent **pd = (gd_descent **)lua_touserdata(L, 1);
+  guard *g = newguard(L);                                  /* pd g */
+  g->d = *pd;
+  *pd = NULL;
+  pushdescent(L, g);                                       /* pd g o */
+  return 1;
+}
+
+
+void lgd_pushdescent(lua_State *L, gd_descent *d) {
+  lua_pushcfunction(L, pushdescent_p);
+  lua_pushlightuserdata(L, &d);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    gd_descent_free(d);                     /* NULL once a guard has it */
+    lua_error(L);                                          /* rethrow */
+  }
+}
+
+
+gd_descent *lgd_todescent(lua_State *L, int arg) {
+  lgd_descent *o = (lgd_descent *)luaL_testudata(L, arg, LGD_DESCENT);
+  return o != NULL && o->base.t != NULL ? o->d : NULL;
+}
+
+
 /* The GradientDescent at arg, alive, or a Lua error. */
 static lgd_descent *checkdescent(lua_State *L, int arg) {
   lgd_descent *o = (lgd_descent *)luaL_checkudata(L, arg, LGD_DESCENT);

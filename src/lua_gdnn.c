@@ -22,6 +22,7 @@ static void (*const openers[])(lua_State *L, int idx) = {
   lgd_open_descent,
   lgd_open_jacobian,
   lgd_open_network,
+  lgd_open_io,         /* after network: it takes over gd.load */
   NULL
 };
 

@@ -15,6 +15,7 @@
 #include "core.h"
 #include "rng.h"
 #include "tensor.h"
+#include "descent.h"
 
 #define LGD_TENSOR "gdnn.Tensor"
 
@@ -78,5 +79,11 @@ void lgd_open_einsum(lua_State *L, int idx);
 void lgd_open_descent(lua_State *L, int idx);
 void lgd_open_jacobian(lua_State *L, int idx);
 void lgd_open_network(lua_State *L, int idx);
+void lgd_open_io(lua_State *L, int idx);
+
+/* Push d as a gdnn.GradientDescent, taking ownership. */
+void lgd_pushdescent(lua_State *L, gd_descent *d);
+/* The GradientDescent at arg, or NULL when it is not one. */
+gd_descent *lgd_todescent(lua_State *L, int arg);
 
 #endif

@@ -186,9 +186,12 @@ static int j_chain(lua_State *L) {
   int n = lua_gettop(L), k;
   gd_jacobian *r;
   gd_error err;
-  if (n < 1 || n > GD_JAC_MAX_CHAIN)
-    return luaL_error(L, "chain: takes 1 to %d TensorJacobians",
-                      GD_JAC_MAX_CHAIN);
+  if (n < 1 || n > GD_JAC_MAX_CHAIN) {
+    lua_pushfstring(L, "takes 1 to %d TensorJacobians, got %d",
+                    GD_JAC_MAX_CHAIN, n);
+    return lgd_argerror(L, n < 1 ? 1 : GD_JAC_MAX_CHAIN + 1,
+                        lua_tostring(L, -1));
+  }
   for (k = 0; k < n; k++) js[k] = checkjacobian(L, k + 1);
   if (gd_jacobian_chain(&r, n, js, &err)) return lgd_error(L, 1, &err);
   lgd_pushjacobian(L, r);

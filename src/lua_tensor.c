@@ -25,6 +25,7 @@
 ** integers.
 */
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -449,6 +450,11 @@ static int t_arange(lua_State *L) {
     step = luaL_optnumber(L, 3, 1);
   }
   if (step == 0) return lgd_argerror(L, 3, "step is zero");
+  if (!isfinite(start) || !isfinite(stop) || !isfinite(step)) {
+    int bad = !isfinite(start) ? 1 : !isfinite(stop) ? 2 : 3;
+    if (lua_isnoneornil(L, 2)) bad = 1;     /* arange(stop) */
+    return lgd_argerror(L, bad, "start, stop and step must be finite");
+  }
   u = newud(L);
   return done(L, gd_tensor_arange(&u->t, start, stop, step, &err), &err,
               1);
@@ -609,6 +615,22 @@ static int t_transpose(lua_State *L) {
 }
 
 
+/* The 1-based dimension at stack index idx as a 0-based one, blaming
+** argument arg (a table's items are not arguments of their own). */
+static int permdim(lua_State *L, int idx, int arg, const gd_tensor *t) {
+  char buf[GD_SHAPESTR_SIZE];
+  int isint;
+  lua_Integer d = lua_tointegerx(L, idx, &isint), k;
+  if (!isint)
+    argerrorf(L, arg, "dimension expected, got %s", luaL_typename(L, idx));
+  k = d < 0 ? d + t->ndim + 1 : d;
+  if (k < 1 || k > t->ndim)
+    argerrorf(L, arg, "dimension %lld out of range for a %s tensor",
+              (long long)d, gd_tensor_shape_str(t, buf, sizeof buf));
+  return (int)k - 1;
+}
+
+
 /* t:permute(p1, ..., pn) or t:permute{p1, ..., pn}: dimension i of the
 ** result is dimension p_i of t. */
 static int t_permute(lua_State *L) {
@@ -628,7 +650,7 @@ static int t_permute(lua_State *L) {
     arg = intable ? 2 : i + 2;
     if (intable) lua_rawgeti(L, 2, i + 1);
     else lua_pushvalue(L, arg);
-    perm[i] = dimof(L, lua_gettop(L), t, t->ndim);
+    perm[i] = permdim(L, lua_gettop(L), arg, t);
     lua_pop(L, 1);
     if (seen[perm[i]])
       return argerrorf(L, arg, "dimension %d appears twice", perm[i] + 1);
