@@ -58,8 +58,14 @@ $(SAN_INTERP): $(SAN_BUILD)/gdnn_lua.o $(SAN_BIND_OBJ) $(SAN_CORE_OBJ)
 
 # The specs that start ./gdnn-lua themselves (the interpreter, the demos,
 # a killed writer) use the plain build, so it is made first.
+# The sanitizer build lives outside the source tree's top, so it is told
+# where the Lua modules are. Open MPI keeps memory until exit, so the
+# distributed specs run apart, with their own suppressions (mpi.mk).
 sanitize: all $(SAN_INTERP)
-	$(SAN_ENV) GDNN_LUA=$(SAN_INTERP) $(SAN_INTERP) $(BUSTED)
+	$(SAN_ENV) GDNN_LUA=$(SAN_INTERP) \
+	  LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;' \
+	  $(SAN_INTERP) $(BUSTED) --exclude-pattern=mpi_spec
+	[ ! -f gdnn/mpi.so ] || $(MAKE) sanitize-mpi
 
 memcheck: all
 	OPENBLAS_NUM_THREADS=1 $(VALGRIND) ./$(INTERP) $(BUSTED) \

@@ -7,6 +7,7 @@
 -- --out DIR, --seed N, --iterations N, --quiet) go to both scripts.
 --
 -- Run from the source tree:  ./gdnn-lua scripts/demo.lua [--out DIR]
+-- Over MPI:  mpirun -np 2 ./gdnn-lua scripts/demo.lua --distributed
 
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local argv = {...}
@@ -27,6 +28,15 @@ for _, name in ipairs{"sine", "helix"} do
   results[name] = chunk(table.unpack(argv))
 end
 
-print(string.format("demo: RMS errors (rescaled units): sine %.6f, " ..
-                    "helix %.6f", results.sine.rms, results.helix.rms))
+-- Under --distributed only rank 0 prints (the scripts found gdnn.mpi).
+local lead = true
+for _, a in ipairs(argv) do
+  if a == "--distributed" then
+    lead = require("gdnn.distributed").mpi().rank() == 0
+  end
+end
+if lead then
+  print(string.format("demo: RMS errors (rescaled units): sine %.6f, " ..
+                      "helix %.6f", results.sine.rms, results.helix.rms))
+end
 return results

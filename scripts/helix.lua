@@ -15,6 +15,9 @@
 --   OUT/helix_loss.png  the training loss per iteration, log scale.
 --
 -- Run from the source tree:  ./gdnn-lua scripts/helix.lua --help
+-- Over MPI:  mpirun -np 2 ./gdnn-lua scripts/helix.lua --distributed
+-- (each rank trains on its share of the samples with gdnn.distributed;
+-- only rank 0 prints and draws).
 -- The same seed gives the same numbers and the same pictures.
 
 local function add_source_paths()
@@ -45,6 +48,7 @@ usage: gdnn-lua scripts/helix.lua [options]
   --seed N             seed of the samples and the weights (default 1)
   --out DIR            folder for the plots (default out)
   --quiet              no progress lines
+  --distributed        share the samples among the ranks of mpirun
   --help               this text]]
 
 local DEFAULTS = {
@@ -97,6 +101,7 @@ local function parse(argv)
     elseif a == "--seed" then o.seed = integer(a, 0)
     elseif a == "--out" then o.out = value(a)
     elseif a == "--quiet" then o.quiet = true
+    elseif a == "--distributed" then o.distributed = true
     elseif a == "--layers" then
       local layers = {}
       for n in value(a):gmatch("[^,]+") do
@@ -127,7 +132,9 @@ local function train(net, d, grid, o)
   local bar = progress.new{total = o.iterations, label = "helix"}
   local every = math.max(1, o.iterations // (bar.tty and 100 or 10))
   local snapshots = {}
-  local losses = net:train(d.X, d.Y, {
+  local run = o.distributed and require("gdnn.distributed").train
+              or net.train
+  local losses = run(net, d.X, d.Y, {
     iterations = o.iterations, method = o.method,
     learning_rate = o.learning_rate, momentum = o.momentum,
     progress_every = every,
@@ -216,7 +223,13 @@ end
 local function main(argv)
   local o = parse(argv)
   if not o then print(USAGE) return nil end
-  if not os.execute("mkdir -p '" .. o.out:gsub("'", "'\\''") .. "'") then
+  local lead = true          -- the process that prints and draws
+  if o.distributed then
+    lead = require("gdnn.distributed").mpi().rank() == 0
+    o.quiet = o.quiet or not lead
+  end
+  local quoted = "'" .. o.out:gsub("'", "'\\''") .. "'"
+  if lead and not os.execute("mkdir -p " .. quoted) then
     error("helix: cannot make the folder " .. o.out, 0)
   end
 
@@ -229,6 +242,9 @@ local function main(argv)
   local yhat = net:forward(grid.X)
   local err = rms(yhat:totable(), grid.Y:totable())
   local final = d:unscale_y(yhat):totable()
+  if not lead then
+    return {rms = err, loss = losses[#losses], files = {}}
+  end
   local fit, loss = draw(d, grid, snapshots, final, losses, o)
   print(string.format("helix: final loss %.6e", losses[#losses]))
   print(string.format("helix: RMS error over 1000 points (rescaled " ..

@@ -5,7 +5,11 @@
 **
 ** Limits: float64 only; every tensor a gd_descent makes is contiguous;
 ** central differences use the relative step cbrt(DBL_EPSILON); a search
-** keeps its random starts inside the bounds but not its iterates.
+** keeps its random starts inside the bounds but not its iterates; a
+** search shared by several processes sends every record and the state
+** of each process's best descent to all of them (its records and seven
+** tensors of x's size per process), and a process that cannot allocate
+** its row leaves the others waiting in the gather.
 */
 #include <float.h>
 #include <math.h>
@@ -285,13 +289,10 @@ static void update_adam(gd_descent *d, const double *w, size_t n,
 }
 
 
-/* Check gradient against d->x and copy it into d->work. Nothing else of
-** d changes, so a failure leaves d as it was. */
-static gd_status take_gradient(gd_descent *d, const gd_tensor *g,
-                               gd_error *err) {
+/* Check that a gradient is given and has x's shape. */
+static gd_status check_gradient(const gd_descent *d, const gd_tensor *g,
+                                gd_error *err) {
   char sg[GD_SHAPESTR_SIZE], sx[GD_SHAPESTR_SIZE];
-  size_t n = gd_tensor_numel(d->x), bad;
-  gd_status st;
   if (g == NULL)
     return fail(err, GD_ERR_ARG, 2, STEP, "no gradient given");
   if (!gd_tensor_same_shape(g, d->x))
@@ -299,6 +300,62 @@ static gd_status take_gradient(gd_descent *d, const gd_tensor *g,
                 "gradient of shape %s does not match x of "
                 "shape %s", gd_tensor_shape_str(g, sg, sizeof sg),
                 gd_tensor_shape_str(d->x, sx, sizeof sx));
+  return GD_OK;
+}
+
+
+/* Whether a step with options o can take the one-pass path: the plain
+** rule without clipping or noise, on a contiguous x and gradient. */
+static int plain_step(const gd_descent *d, const gd_tensor *g,
+                      const gd_descent_opts *o) {
+  return o->method == GD_DESCENT_GD && o->clip_value == 0.0 &&
+         o->clip_norm == 0.0 && o->noise_eta == 0.0 &&
+         (o->noise_interval == 0 || o->noise_scale == 0.0) &&
+         g != NULL && gd_tensor_same_shape(g, d->x) &&
+         gd_tensor_is_contiguous(g) && gd_tensor_is_contiguous(d->x);
+}
+
+
+/*
+** The plain update in one pass over the gradient: the same values as
+** the general path (gradients shifted, velocity, step, x + step), with
+** the gradient checked for finiteness first so that an error changes
+** nothing. The scratch tensor work is left as it was.
+*/
+static gd_status step_plain(gd_descent *d, const gd_tensor *gradient,
+                            const gd_descent_opts *o, gd_error *err) {
+  const double *g = gd_tensor_data(gradient);
+  double *x = gd_tensor_data(d->x), *v = gd_tensor_data(d->velocity);
+  double *u = gd_tensor_data(d->gradient_step);
+  double *prev = gd_tensor_data(d->gradient_previous);
+  double *cur = gd_tensor_data(d->gradient_current);
+  double a = (o->maximise ? 1.0 : -1.0) * o->learning_rate;
+  double mu = o->momentum;
+  size_t i, n = gd_tensor_numel(d->x), bad = first_non_finite(g, n);
+
+  if (bad < n)
+    return fail(err, GD_ERR_NUMERIC, 2, STEP, "gradient element %zu is "
+                "%g", bad + 1, g[bad]);
+  for (i = 0; i < n; i++) {
+    double gi = g[i], vi = mu * v[i] + a * gi;
+    prev[i] = cur[i];
+    cur[i] = gi;
+    v[i] = vi;
+    u[i] = o->nesterov ? mu * vi + a * gi : vi;
+    x[i] += u[i];
+  }
+  d->steps++;
+  return GD_OK;
+}
+
+
+/* Check gradient against d->x and copy it into d->work. Nothing else of
+** d changes, so a failure leaves d as it was. */
+static gd_status take_gradient(gd_descent *d, const gd_tensor *g,
+                               gd_error *err) {
+  size_t n = gd_tensor_numel(d->x), bad;
+  gd_status st = check_gradient(d, g, err);
+  if (st != GD_OK) return st;
   st = gd_tensor_copy_into(d->work, g, err);
   if (st != GD_OK) return st;
   bad = first_non_finite(gd_tensor_data(d->work), n);
@@ -346,6 +403,8 @@ gd_status gd_descent_step(gd_descent *d, const gd_tensor *gradient,
     o = &def;
   }
   st = check_opts(o, STEP, 3, err);
+  if (st == GD_OK && plain_step(d, gradient, o))
+    return step_plain(d, gradient, o, err);
   if (st == GD_OK) st = take_gradient(d, gradient, err);
   if (st == GD_OK && o->method == GD_DESCENT_ADAM) st = need_adam(d, err);
   if (st != GD_OK) return st;
@@ -403,6 +462,7 @@ gd_status gd_descent_record(gd_descent *d, double value, long iterations,
   r->iterations = iterations;
   r->reason = reason;
   r->numeric_gradient = numeric_gradient;
+  r->restart = 0;
   return GD_OK;
 }
 
@@ -417,6 +477,8 @@ void gd_descent_problem_default(gd_descent_problem *p) {
   p->tolerance = 1e-8;
   p->callback_every = 1;
   p->seed = 0;
+  p->rank = 0;
+  p->nprocs = 1;
 }
 
 
@@ -432,6 +494,7 @@ typedef struct search {
   gd_descent *best;           /* the best descent so far, or NULL */
   double bestv;               /* its value */
   gd_descent_reason bestr;    /* and how it ended */
+  long bestk;                 /* and its restart */
   int interrupted;            /* a stop request ended the search */
 } search;
 
@@ -465,6 +528,13 @@ static gd_status check_problem(const gd_descent_problem *p, gd_error *err) {
     return fail(err, GD_ERR_ARG, 1, RUN,
                 "max_iterations must be at least 0, got %ld",
                 p->max_iterations);
+  if (p->nprocs < 1 || p->rank < 0 || p->rank >= p->nprocs)
+    return fail(err, GD_ERR_ARG, 1, RUN,
+                "rank %ld is not one of %ld processes", p->rank,
+                p->nprocs);
+  if (p->nprocs > 1 && p->gather == NULL)
+    return fail(err, GD_ERR_ARG, 1, RUN,
+                "%ld processes need a gather function", p->nprocs);
   if (p->callback_every < 1)
     return fail(err, GD_ERR_ARG, 1, RUN,
                 "callback_every must be at least 1, got %ld",
@@ -643,14 +713,24 @@ static int better(double a, gd_descent_reason ra, double b,
 }
 
 
-/* Sort the records of d best first, keeping the order of equals. */
+/* 1 when record a ranks before record b: the better value first, then
+** the earlier restart, so that the order does not depend on where the
+** records came from. */
+static int before(const gd_descent_minimum *a, const gd_descent_minimum *b,
+                  int maximise) {
+  if (better(a->value, a->reason, b->value, b->reason, maximise)) return 1;
+  if (better(b->value, b->reason, a->value, a->reason, maximise)) return 0;
+  return a->restart < b->restart;
+}
+
+
+/* Sort the records of d best first (see before). */
 static void sort_minima(gd_descent *d, int maximise) {
   gd_descent_minimum *m = d->minima, t;
   size_t i, j;
   for (i = 1; i < d->nminima; i++) {
     t = m[i];
-    for (j = i; j > 0 && better(t.value, t.reason, m[j - 1].value,
-                                m[j - 1].reason, maximise); j--)
+    for (j = i; j > 0 && before(&t, &m[j - 1], maximise); j--)
       m[j] = m[j - 1];
     m[j] = t;
   }
@@ -700,6 +780,8 @@ static gd_status restart(search *s, long r, gd_error *err) {
     st = gd_descent_record(s->records, value, iters, reason,
                            s->p->gradient == NULL, err);
     s->records->x = keep;
+    if (st == GD_OK)
+      s->records->minima[s->records->nminima - 1].restart = r;
   }
   if (st != GD_OK) {
     gd_descent_free(d);
@@ -711,9 +793,254 @@ static gd_status restart(search *s, long r, gd_error *err) {
     s->best = d;
     s->bestv = value;
     s->bestr = reason;
+    s->bestk = r;
   } else {
     gd_descent_free(d);
   }
+  return GD_OK;
+}
+
+
+/* ---- searches shared by several processes ------------------------- */
+
+/*
+** What each process sends in a shared search, as one row of doubles:
+** a head (its status, whether it was interrupted, its record count),
+** cap record slots of REC_HEAD numbers and x, then the state of its
+** best descent: STATE_HEAD numbers and the seven tensors x, the three
+** gradients, velocity and adam's two moments (zeros without adam).
+*/
+enum { ROW_STATUS, ROW_STOPPED, ROW_COUNT, ROW_HEAD };
+enum { REC_RESTART, REC_VALUE, REC_ITERS, REC_REASON, REC_NUMERIC,
+       REC_HEAD };
+enum { ST_RESTART, ST_STEPS, ST_ADAM_STEPS, ST_HAS_ADAM, ST_RNG,
+       ST_SPARE = ST_RNG + 8, ST_HAS_SPARE, STATE_HEAD };
+#define STATE_TENSORS 7
+
+/* The layout of the rows of a search: records per process, the size
+** of one record slot, where the state starts and the whole length. */
+typedef struct rowlayout {
+  size_t cap, rec, state, len;
+} rowlayout;
+
+
+/* The layout for s, or GD_ERR_NOMEM when the sizes overflow. */
+static gd_status layout(const search *s, rowlayout *l, gd_error *err) {
+  const gd_descent_problem *p = s->p;
+  size_t tensors;
+  l->cap = (size_t)((p->restarts + p->nprocs - 1) / p->nprocs);
+  if (!gd_add_size(s->n, REC_HEAD, &l->rec) ||
+      !gd_mul_size(l->cap, l->rec, &l->state) ||
+      !gd_add_size(l->state, ROW_HEAD, &l->state) ||
+      !gd_mul_size(s->n, STATE_TENSORS, &tensors) ||
+      !gd_add_size(l->state, STATE_HEAD, &l->len) ||
+      !gd_add_size(l->len, tensors, &l->len))
+    return fail(err, GD_ERR_NOMEM, 0, RUN, "the search is too large to "
+                "share");
+  return GD_OK;
+}
+
+
+/* The tensors of d's state in their row order; adam's are NULL when d
+** has not used adam. */
+static void state_tensors(const gd_descent *d, gd_tensor **t) {
+  t[0] = d->x;
+  t[1] = d->gradient_current;
+  t[2] = d->gradient_previous;
+  t[3] = d->gradient_step;
+  t[4] = d->velocity;
+  t[5] = d->adam_m;
+  t[6] = d->adam_v;
+}
+
+
+/* Write the state of d (restart k) at st. The generator's words go as
+** 32-bit halves, which doubles hold exactly. */
+static void pack_state(const gd_descent *d, long k, size_t n, double *st) {
+  gd_tensor *t[STATE_TENSORS];
+  int i;
+  st[ST_RESTART] = (double)k;
+  st[ST_STEPS] = (double)d->steps;
+  st[ST_ADAM_STEPS] = (double)d->adam_steps;
+  st[ST_HAS_ADAM] = d->adam_m != NULL;
+  for (i = 0; i < 4; i++) {
+    st[ST_RNG + 2 * i] = (double)(d->rng.s[i] >> 32);
+    st[ST_RNG + 2 * i + 1] = (double)(d->rng.s[i] & 0xffffffffu);
+  }
+  st[ST_SPARE] = d->rng.spare;
+  st[ST_HAS_SPARE] = d->rng.has_spare;
+  state_tensors(d, t);
+  for (i = 0; i < STATE_TENSORS; i++)
+    if (t[i] != NULL)
+      memcpy(st + STATE_HEAD + (size_t)i * n, gd_tensor_data(t[i]),
+             n * sizeof *st);
+}
+
+
+/* This process's row: its status (st), records and best state. */
+static gd_status pack_row(const search *s, const rowlayout *l,
+                          gd_status st, gd_tensor **out, gd_error *err) {
+  const gd_descent *rec = s->records;
+  double *row, *r;
+  size_t i;
+  gd_status made = gd_tensor_new(out, 1, &l->len, err);
+  if (made != GD_OK) return made;
+  row = gd_tensor_data(*out);
+  row[ROW_STATUS] = st;
+  row[ROW_STOPPED] = s->interrupted;
+  if (st != GD_OK) return GD_OK;
+  row[ROW_COUNT] = (double)rec->nminima;
+  for (i = 0; i < rec->nminima; i++) {
+    r = row + ROW_HEAD + i * l->rec;
+    r[REC_RESTART] = (double)rec->minima[i].restart;
+    r[REC_VALUE] = rec->minima[i].value;
+    r[REC_ITERS] = (double)rec->minima[i].iterations;
+    r[REC_REASON] = rec->minima[i].reason;
+    r[REC_NUMERIC] = rec->minima[i].numeric_gradient;
+    memcpy(r + REC_HEAD, gd_tensor_data(rec->minima[i].x),
+           s->n * sizeof *r);
+  }
+  if (s->best != NULL) pack_state(s->best, s->bestk, s->n, row + l->state);
+  else row[l->state + ST_RESTART] = -1;
+  return GD_OK;
+}
+
+
+/* Append the records of one process's row to d. */
+static gd_status unpack_records(const search *s, const rowlayout *l,
+                                double *row, gd_descent *d,
+                                gd_error *err) {
+  gd_tensor *x, *keep = d->x;
+  double *r;
+  size_t i, count = (size_t)row[ROW_COUNT];
+  gd_status st = GD_OK;
+  for (i = 0; st == GD_OK && i < count && i < l->cap; i++) {
+    r = row + ROW_HEAD + i * l->rec;
+    st = gd_tensor_wrap(&x, r + REC_HEAD, s->tmpl->ndim, s->tmpl->shape,
+                        NULL, NULL, NULL, err);
+    if (st != GD_OK) break;
+    d->x = x;                   /* record the row's point under d */
+    st = gd_descent_record(d, r[REC_VALUE], (long)r[REC_ITERS],
+                           (gd_descent_reason)r[REC_REASON],
+                           r[REC_NUMERIC] != 0, err);
+    d->x = keep;
+    gd_tensor_free(x);
+    if (st == GD_OK)
+      d->minima[d->nminima - 1].restart = (long)r[REC_RESTART];
+  }
+  return st;
+}
+
+
+/* A new descent holding the state written at st by pack_state. */
+static gd_status unpack_state(const search *s, const double *st,
+                              gd_descent **out, gd_error *err) {
+  gd_tensor *t[STATE_TENSORS];
+  gd_descent *d;
+  size_t n = s->n;
+  int i;
+  gd_status made = gd_descent_new(&d, s->tmpl, GD_DESCENT_COPY, err);
+  if (made == GD_OK && st[ST_HAS_ADAM] != 0) {
+    made = gd_tensor_new(&d->adam_m, s->tmpl->ndim, s->tmpl->shape, err);
+    if (made == GD_OK)
+      made = gd_tensor_new(&d->adam_v, s->tmpl->ndim, s->tmpl->shape,
+                           err);
+  }
+  if (made != GD_OK) {
+    gd_descent_free(d);
+    return made;
+  }
+  d->steps = (long)st[ST_STEPS];
+  d->adam_steps = (long)st[ST_ADAM_STEPS];
+  for (i = 0; i < 4; i++)
+    d->rng.s[i] = (uint64_t)st[ST_RNG + 2 * i] << 32 |
+                  (uint64_t)st[ST_RNG + 2 * i + 1];
+  d->rng.spare = st[ST_SPARE];
+  d->rng.has_spare = st[ST_HAS_SPARE] != 0;
+  state_tensors(d, t);
+  for (i = 0; i < STATE_TENSORS; i++)
+    if (t[i] != NULL)
+      memcpy(gd_tensor_data(t[i]), st + STATE_HEAD + (size_t)i * n,
+             n * sizeof *st);
+  *out = d;
+  return GD_OK;
+}
+
+
+/* Check the gathered rows: shape, then every process's status. local is
+** this process's own, whose error is already in err. */
+static gd_status check_rows(const search *s, const rowlayout *l,
+                            const gd_tensor *all, gd_status local,
+                            gd_error *err) {
+  char sa[GD_SHAPESTR_SIZE];
+  const double *row = gd_tensor_data(all);
+  long r;
+  if (local != GD_OK) return local;
+  if (all->ndim != 2 || all->shape[0] != (size_t)s->p->nprocs ||
+      all->shape[1] != l->len || !gd_tensor_is_contiguous(all))
+    return fail(err, GD_ERR_SHAPE, 0, RUN, "gather gave rows of shape "
+                "%s, expected %ldx%zu", gd_tensor_shape_str(all, sa,
+                sizeof sa), s->p->nprocs, l->len);
+  for (r = 0; r < s->p->nprocs; r++)
+    if (row[(size_t)r * l->len + ROW_STATUS] != GD_OK)
+      return fail(err, GD_ERR_ARG, 0, RUN, "the search failed in process "
+                  "%ld", r);
+  return GD_OK;
+}
+
+
+/*
+** Share the results of every process of a search: gather the rows,
+** replace s->records by every process's records and s->best by the
+** state of the best of them, which process k % nprocs ran. local is
+** the status of this process's restarts; it is gathered even when it
+** is an error, so that no process waits for one that gave up.
+*/
+static gd_status merge(search *s, gd_status local, gd_error *err) {
+  const gd_descent_problem *p = s->p;
+  gd_tensor *mine = NULL, *all = NULL;
+  gd_descent *recs = NULL, *best = NULL;
+  gd_error spare, *e = local == GD_OK ? err : &spare;
+  double *rows;
+  rowlayout l;
+  long r, owner;
+  gd_status st = layout(s, &l, e);
+
+  if (st == GD_OK) st = pack_row(s, &l, local, &mine, e);
+  if (st == GD_OK) st = p->gather(p->gather_ud, mine, &all, e);
+  gd_tensor_free(mine);
+  if (st == GD_OK || local != GD_OK) st = check_rows(s, &l, all, local, e);
+  if (st == GD_OK)
+    st = gd_descent_new(&recs, s->tmpl, GD_DESCENT_COPY, err);
+
+  rows = st == GD_OK ? gd_tensor_data(all) : NULL;
+  for (r = 0; st == GD_OK && r < p->nprocs; r++) {
+    s->interrupted |= rows[(size_t)r * l.len + ROW_STOPPED] != 0;
+    st = unpack_records(s, &l, rows + (size_t)r * l.len, recs, err);
+  }
+  if (st == GD_OK && recs->nminima == 0)
+    st = fail(err, GD_ERR_ARG, 0, RUN, "no process ran a restart");
+  if (st == GD_OK) {
+    sort_minima(recs, s->o.maximise);
+    owner = recs->minima[0].restart % p->nprocs;
+    if (rows[(size_t)owner * l.len + l.state + ST_RESTART] !=
+        (double)recs->minima[0].restart)
+      st = fail(err, GD_ERR_ARG, 0, RUN, "process %ld does not hold the "
+                "best restart", owner);
+    else
+      st = unpack_state(s, rows + (size_t)owner * l.len + l.state, &best,
+                        err);
+  }
+
+  gd_tensor_free(all);
+  if (st != GD_OK) {
+    gd_descent_free(recs);
+    return local != GD_OK ? local : st;
+  }
+  gd_descent_free(s->records);
+  gd_descent_free(s->best);
+  s->records = recs;
+  s->best = best;
   return GD_OK;
 }
 
@@ -744,8 +1071,10 @@ gd_status gd_descent_from_function(gd_descent **out,
     st = gd_descent_new(&s.records, s.tmpl, GD_DESCENT_COPY, err);
 
   gd_interrupt_enter();
-  for (r = 0; st == GD_OK && r < p->restarts && !s.interrupted; r++)
+  for (r = p->rank; st == GD_OK && r < p->restarts && !s.interrupted;
+       r += p->nprocs)
     st = restart(&s, r, err);
+  if (p->nprocs > 1 && s.records != NULL) st = merge(&s, st, err);
   gd_interrupt_leave();
 
   if (st != GD_OK) {

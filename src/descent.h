@@ -70,6 +70,7 @@ typedef struct gd_descent_minimum {
   long iterations;
   gd_descent_reason reason;
   int numeric_gradient;      /* 1 when found with central differences */
+  long restart;              /* the restart that found it, from 0 */
 } gd_descent_minimum;
 
 typedef struct gd_descent {
@@ -137,6 +138,13 @@ typedef gd_status (*gd_descent_callback_fn)(void *ud, long iteration,
                                             double value, int *stop,
                                             gd_error *err);
 
+/* Stack the row (1-d, of the same length in every process) of every
+** process sharing a search into *all, a new nprocs x length tensor in
+** rank order that the caller then owns. How rows travel between the
+** processes (MPI, ...) is the business of whoever gives the function. */
+typedef gd_status (*gd_descent_gather_fn)(void *ud, const gd_tensor *row,
+                                          gd_tensor **all, gd_error *err);
+
 /*
 ** A problem for gd_descent_from_function. Starts are x0 for the first
 ** descent, then uniform draws inside [lower, upper] (both broadcast to
@@ -155,6 +163,9 @@ typedef struct gd_descent_problem {
   double tolerance;                  /* 1e-8: on the gradient norm */
   long callback_every;               /* 1 */
   uint64_t seed;                     /* starts and noise */
+  long rank, nprocs;                 /* 0, 1: this process of nprocs */
+  gd_descent_gather_fn gather;       /* needed when nprocs > 1 */
+  void *gather_ud;                   /* passed to gather */
 } gd_descent_problem;
 
 /* Fill p with the defaults above and NULL callbacks and tensors. */
@@ -167,8 +178,15 @@ void gd_descent_problem_default(gd_descent_problem *p);
 ** convergence, max_iterations, a non-finite value or gradient, or the
 ** callback, and records its result. *out is the best descent (lowest
 ** value, highest when maximising; non-finite ones last) and its minima
-** list every descent's record, best first. An error of a callback ends
-** the whole search, is returned as it is, and nothing leaks.
+** list every descent's record, best first (equal values in restart
+** order). An error of a callback ends the whole search, is returned as
+** it is, and nothing leaks.
+**
+** With nprocs > 1 the restarts are shared: this process runs restarts
+** rank, rank + nprocs, ... and then gathers every record and the state
+** of the best descent from all processes, so that every process returns
+** what one process running every restart would. A failure on one
+** process is an error on all of them.
 */
 gd_status gd_descent_from_function(gd_descent **out,
                                    const gd_descent_problem *p,

@@ -7,7 +7,9 @@
 ** Limits: noise of a step comes from the module's generator (gd.seed);
 ** a search draws from its own generator seeded by the seed option, or by
 ** one number taken from the module's generator when seed is absent. The
-** x passed to f, gradient and callback is a copy of the variable.
+** x passed to f, gradient and callback is a copy of the variable. A
+** distributed search (gdnn.mpi) gives the same result on every rank only
+** when every rank has the same seed and the same f.
 */
 #include <math.h>
 #include <string.h>
@@ -41,7 +43,7 @@ static const char *const run_names[] = {
   "noise_interval", "noise_scale", "noise_eta", "noise_gamma",
   "clip_norm", "clip_value", "beta1", "beta2", "epsilon",
   "x0", "lower", "upper", "restarts", "max_iterations", "tolerance",
-  "seed", "callback", "callback_every", NULL
+  "seed", "callback", "callback_every", "distributed", NULL
 };
 
 
@@ -324,6 +326,8 @@ static void pushminima(lua_State *L, const gd_descent *d) {
     lua_pushstring(L, m->numeric_gradient ? "central_differences"
                                           : "analytic");
     lua_setfield(L, -2, "gradient");
+    lua_pushinteger(L, (lua_Integer)m->restart + 1);
+    lua_setfield(L, -2, "restart");
     lua_rawseti(L, -2, (lua_Integer)i + 1);                 /* list */
   }
 }
@@ -378,6 +382,9 @@ static int descent_index(lua_State *L) {
 typedef struct tramp {
   lua_State *L;
   int f, g, cb;
+  int mpi;                /* gdnn.mpi, for a distributed search */
+  const gd_tensor *row;   /* what this process gathers */
+  gd_tensor *gathered;    /* and what it got */
   const gd_tensor *x;     /* the point of the current call */
   gd_tensor *grad;        /* where the gradient goes */
   long iteration;
@@ -451,6 +458,25 @@ static int p_callback(lua_State *L) {
 }
 
 
+/* Protected: t->gathered = a view of mpi.allgather(t->row). */
+static int p_gather(lua_State *L) {
+  tramp *t = (tramp *)lua_touserdata(L, 1);
+  gd_tensor *v, *all;
+  gd_error err;
+  lua_getfield(L, 2, "allgather");
+  if (gd_tensor_view(&v, t->row, &err) != GD_OK) lgd_error(L, 0, &err);
+  lgd_pushtensor(L, v);
+  lua_call(L, 1, 1);                                       /* all */
+  all = lgd_totensor(L, -1);
+  if (all == NULL)
+    return luaL_error(L, "gradient_descent_from_function: allgather "
+                      "returned a %s", luaL_typename(L, -1));
+  if (gd_tensor_view(&t->gathered, all, &err) != GD_OK)
+    return lgd_error(L, 0, &err);
+  return 0;
+}
+
+
 /*
 ** Run protected function fn with t and the Lua function at stack slot
 ** lf of the binding's frame (fn's arguments 1 and 2). A Lua error stays
@@ -509,6 +535,53 @@ static gd_status call_callback(void *ud, long iteration, const gd_tensor *x,
 }
 
 
+/* The gather the core calls in a distributed search. */
+static gd_status call_gather(void *ud, const gd_tensor *row,
+                             gd_tensor **all, gd_error *err) {
+  tramp *t = (tramp *)ud;
+  gd_status st;
+  t->row = row;
+  t->gathered = NULL;
+  st = protect(t, p_gather, t->mpi, err);
+  if (st == GD_OK) *all = t->gathered;
+  return st;
+}
+
+
+/* Call function name of the gdnn.mpi table at slot mpi for an integer. */
+static long mpi_integer(lua_State *L, int mpi, const char *name) {
+  long v;
+  lua_getfield(L, mpi, name);
+  lua_call(L, 0, 1);
+  v = (long)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+
+/*
+** Option distributed: share the restarts among the processes of
+** gdnn.mpi, whose table stays on the stack for the gathers. Without
+** gdnn.mpi (gdnn built without MPI) it is an error.
+*/
+static void read_distributed(lua_State *L, int arg, gd_descent_problem *p,
+                             tramp *t) {
+  int on = 0;
+  optboolean(L, arg, "distributed", &on);
+  if (!on) return;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "gdnn.mpi");
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK)                     /* mpi | e */
+    luaL_error(L, "gradient_descent_from_function: option distributed "
+               "needs gdnn.mpi: %s", lua_tostring(L, -1));
+  t->mpi = lua_gettop(L);
+  p->rank = mpi_integer(L, t->mpi, "rank");
+  p->nprocs = mpi_integer(L, t->mpi, "size");
+  p->gather = call_gather;
+  p->gather_ud = t;
+}
+
+
 /* Read tensor option name (a tensor, table or number), leaving the
 ** tensor on the stack; NULL when absent. */
 static const gd_tensor *opttensor(lua_State *L, int arg,
@@ -541,6 +614,7 @@ static void read_problem(lua_State *L, int arg, gd_descent_problem *p,
         opt_error(L, arg, "callback", "a function");
       t->cb = lua_gettop(L);
     }
+    read_distributed(L, arg, p, t);
   }
   p->restarts = restarts > 0x7fffffff ? 0x7fffffff : (long)restarts;
   p->max_iterations = maxit > 0x7fffffff ? 0x7fffffff : (long)maxit;

@@ -512,12 +512,31 @@ static void read_train(lua_State *L, int arg, gd_network_train_opts *o,
 
 
 /*
+** net:train with option distributed: data-parallel training over the
+** ranks of gdnn.mpi, done by gdnn.distributed.train, which takes the
+** same arguments and returns the same loss history.
+*/
+static int train_distributed(lua_State *L) {
+  lua_settop(L, 4);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "gdnn.distributed");
+  lua_call(L, 1, 1);                                  /* net X Y o D */
+  lua_getfield(L, -1, "train");                       /* ... D train */
+  lua_insert(L, 1);                                   /* train net X Y o D */
+  lua_pop(L, 1);
+  lua_call(L, 4, 1);                                  /* losses */
+  return 1;
+}
+
+
+/*
 ** net:train(X, Y, options): the loss history as a 1-d tensor. Options:
 ** iterations, learning_rate, momentum, nesterov, method ('gd' or
 ** 'adam'), clip_norm, clip_value, noise_*, beta1, beta2, epsilon,
 ** batch_size (nil: full batch), seed, progress_every and
 ** on_progress(iteration, loss), snapshot_every and
-** on_snapshot(iteration, net).
+** on_snapshot(iteration, net); distributed = true shares the samples
+** among the ranks of gdnn.mpi (see train_distributed).
 */
 static int net_train(lua_State *L) {
   lgd_network *u = checknet(L, 1);
@@ -529,6 +548,12 @@ static int net_train(lua_State *L) {
   hooks h;
   gd_error err;
 
+  if (lua_type(L, 4) == LUA_TTABLE) {
+    int on = lua_getfield(L, 4, "distributed") != LUA_TNIL
+             && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (on) return train_distributed(L);
+  }
   memset(&h, 0, sizeof h);
   read_train(L, 4, &o, &h);
   h.L = L;
