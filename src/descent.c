@@ -331,6 +331,7 @@ static gd_status step_plain(gd_descent *d, const gd_tensor *gradient,
   double *cur = gd_tensor_data(d->gradient_current);
   double a = (o->maximise ? 1.0 : -1.0) * o->learning_rate;
   double mu = o->momentum;
+  int nesterov = o->nesterov != 0;
   size_t i, n = gd_tensor_numel(d->x), bad = first_non_finite(g, n);
 
   if (bad < n)
@@ -341,7 +342,7 @@ static gd_status step_plain(gd_descent *d, const gd_tensor *gradient,
     prev[i] = cur[i];
     cur[i] = gi;
     v[i] = vi;
-    u[i] = o->nesterov ? mu * vi + a * gi : vi;
+    u[i] = nesterov ? mu * vi + a * gi : vi;
     x[i] += u[i];
   }
   d->steps++;

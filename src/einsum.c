@@ -9,6 +9,9 @@
 ** part of the cache key, so every layout decision (which operand must be
 ** packed, which GEMM transposes) is made once, at planning.
 **
+** A gd_einsum_plan wraps one plan with the layouts it was made for, so
+** that a caller holding it runs the steps without the cache look-up.
+**
 ** Limits: BLAS calls take int sizes; a contraction beyond INT_MAX in one
 ** dimension runs as plain loops. The cache holds CACHE_SIZE plans.
 */
@@ -111,11 +114,33 @@ static double inner_sum(const loopspec *l, const double *a,
     if (l->nin == 2) {
       const double *pb = b + off[1];
       for (k = 0; k < n; k++) acc += pa[k * sa] * pb[k * sb];
+    } else if (sa == 1) {
+      for (k = 0; k < n; k++) acc += pa[k];
     } else {
       for (k = 0; k < n; k++) acc += pa[k * sa];
     }
   } while (odo_next(l->n, l->s, l->no, last, idx, off));
   return acc;
+}
+
+
+/* A contiguous row of products where one operand is contiguous too and
+** the other contiguous or constant along it: flat loops. 0 when the
+** strides are anything else. */
+static int flat_row(double *po, const double *pa, ptrdiff_t sa,
+                    const double *pb, ptrdiff_t sb, size_t n) {
+  size_t k;
+  if (sa == 0 && sb == 1) return flat_row(po, pb, sb, pa, sa, n);
+  if (sa != 1) return 0;
+  if (sb == 1) {
+    for (k = 0; k < n; k++) po[k] = pa[k] * pb[k];
+  } else if (sb == 0) {
+    double c = *pb;
+    for (k = 0; k < n; k++) po[k] = pa[k] * c;
+  } else {
+    return 0;
+  }
+  return 1;
 }
 
 
@@ -126,6 +151,9 @@ static void inner_row(const loopspec *l, const double *a, const double *b,
   size_t k, n = l->n[d];
   ptrdiff_t sa = l->s[0][d], sb = l->s[1][d], so = l->s[2][d];
   double *po = o + off[2];
+  if (l->nin == 2 && so == 1 &&
+      flat_row(po, a + off[0], sa, b + off[1], sb, n))
+    return;
   if (l->nin == 0) {
     for (k = 0; k < n; k++) po[k * so] = 0;
   } else if (l->nin == 1) {
@@ -642,7 +670,7 @@ static gd_status plan_steps(builder *B, const gd_tensor *const *ops,
                             const ptrdiff_t *ostrides) {
   const ei_parsed *ps = B->ps;
   ei_term t[EI_MAXOPS];
-  uint64_t m[EI_MAXOPS], out;
+  uint64_t m[EI_MAXOPS] = {0}, out;
   ei_path path;
   int n = ps->nops, k, s, w;
   gd_status st = GD_OK;
@@ -689,17 +717,6 @@ static void plan_free(plan *p) {
 }
 
 
-/* Row-major strides of a shape. */
-static void row_major(int n, const size_t *shape, ptrdiff_t *st) {
-  ptrdiff_t s = 1;
-  int d;
-  for (d = n - 1; d >= 0; d--) {
-    st[d] = s;
-    s *= (ptrdiff_t)(shape[d] ? shape[d] : 1);
-  }
-}
-
-
 /* A new plan for the call, writing into an output of strides ostrides
 ** (row-major when NULL). */
 static gd_status plan_new(plan **out, const char *subs, int nops,
@@ -723,7 +740,7 @@ static gd_status plan_new(plan **out, const char *subs, int nops,
   p->outn = ps.outn;
   for (d = 0; d < ps.outn; d++) p->outshape[d] = ps.size[ps.outlab[d]];
   if (ostrides == NULL) {
-    row_major(ps.outn, p->outshape, rm);
+    gd_tensor_row_major(ps.outn, p->outshape, rm);
     ostrides = rm;
   }
   B.p = p;
@@ -855,7 +872,7 @@ void gd_einsum_cache_stats(size_t *hits, size_t *misses) {
 static int is_row_major(const gd_tensor *t) {
   ptrdiff_t st[GD_MAX_DIMS];
   int d;
-  row_major(t->ndim, t->shape, st);
+  gd_tensor_row_major(t->ndim, t->shape, st);
   for (d = 0; d < t->ndim; d++)
     if (t->shape[d] > 1 && t->strides[d] != st[d]) return 0;
   return 1;
@@ -955,4 +972,123 @@ gd_status gd_einsum(gd_tensor **out, const char *subscripts, int nops,
   }
   if (owned) plan_free(p);
   return st;
+}
+
+
+/* ---- compiled calls -------------------------------------------------- */
+
+/* The shape and strides a compiled call was planned for. */
+typedef struct layout {
+  int ndim;
+  size_t shape[GD_MAX_DIMS];
+  ptrdiff_t strides[GD_MAX_DIMS];
+} layout;
+
+struct gd_einsum_plan {
+  plan *p;
+  int nops;
+  layout lay[EI_MAXOPS + 1];   /* the operands, then the output */
+};
+
+
+static void layout_of(layout *l, const gd_tensor *t) {
+  int d;
+  l->ndim = t->ndim;
+  for (d = 0; d < t->ndim; d++) {
+    l->shape[d] = t->shape[d];
+    l->strides[d] = t->shape[d] > 1 ? t->strides[d] : 0;
+  }
+}
+
+
+/* 1 when t has layout l; strides of dimensions of size 1 do not count,
+** since the plan never steps along them. */
+static int layout_is(const layout *l, const gd_tensor *t) {
+  int d;
+  if (t->ndim != l->ndim) return 0;
+  for (d = 0; d < t->ndim; d++)
+    if (t->shape[d] != l->shape[d] ||
+        (t->shape[d] > 1 && t->strides[d] != l->strides[d]))
+      return 0;
+  return 1;
+}
+
+
+/*
+** Check the call as gd_einsum_into does, plan it for dst's layout and
+** keep every layout. The plan is made here, not taken from the cache,
+** so it belongs to the caller alone.
+*/
+gd_status gd_einsum_plan_new(gd_einsum_plan **out, const char *subscripts,
+                             int nops, const gd_tensor *const *ops,
+                             const gd_tensor *dst, gd_error *err) {
+  char b1[GD_SHAPESTR_SIZE], b2[GD_SHAPESTR_SIZE];
+  gd_einsum_plan *ep;
+  plan *p;
+  int d, k, same;
+  gd_status st = check_args(subscripts, nops, ops, err);
+
+  if (st != GD_OK) return st;
+  if (dst == NULL)
+    return gd_error_set(err, GD_ERR_ARG, 0, "einsum: no output tensor");
+  for (d = 0; d < dst->ndim; d++)
+    if (dst->shape[d] > 1 && dst->strides[d] == 0)
+      return gd_error_set(err, GD_ERR_READONLY, 0, "einsum: the output "
+                          "(%s) is a broadcast view",
+                          gd_shape_str(b1, sizeof b1, dst->ndim,
+                                       dst->shape));
+  st = plan_new(&p, subscripts, nops, ops,
+                is_row_major(dst) ? NULL : dst->strides, err);
+  if (st != GD_OK) return st;
+  same = p->outn == dst->ndim;
+  for (d = 0; same && d < dst->ndim; d++)
+    same = p->outshape[d] == dst->shape[d];
+  if (!same) {
+    st = gd_error_set(err, GD_ERR_SHAPE, 0, "einsum: the output is %s "
+                      "but '%s' gives %s",
+                      gd_shape_str(b1, sizeof b1, dst->ndim, dst->shape),
+                      subscripts,
+                      gd_shape_str(b2, sizeof b2, p->outn, p->outshape));
+    plan_free(p);
+    return st;
+  }
+
+  if ((ep = (gd_einsum_plan *)gd_malloc(sizeof *ep)) == NULL) {
+    plan_free(p);
+    return gd_error_set(err, GD_ERR_NOMEM, 0, "einsum: out of memory "
+                        "for a plan");
+  }
+  ep->p = p;
+  ep->nops = nops;
+  for (k = 0; k < nops; k++) layout_of(&ep->lay[k], ops[k]);
+  layout_of(&ep->lay[nops], dst);
+  *out = ep;
+  return GD_OK;
+}
+
+
+/* Run the steps after checking that every tensor has its planned
+** layout; a mismatch writes nothing. */
+gd_status gd_einsum_plan_run(gd_einsum_plan *p, gd_tensor *dst,
+                             const gd_tensor *const *ops, gd_error *err) {
+  char b1[GD_SHAPESTR_SIZE];
+  int k;
+  if (dst == NULL || !layout_is(&p->lay[p->nops], dst))
+    return gd_error_set(err, GD_ERR_LAYOUT, 0, "einsum: the output (%s) "
+                        "is not laid out as planned",
+                        dst ? gd_shape_str(b1, sizeof b1, dst->ndim,
+                                           dst->shape) : "none");
+  for (k = 0; k < p->nops; k++)
+    if (ops[k] == NULL || !layout_is(&p->lay[k], ops[k]))
+      return gd_error_set(err, GD_ERR_LAYOUT, k + 1, "einsum: operand %d "
+                          "is not laid out as planned", k + 1);
+  run_plan(p->p, ops, dst);
+  return GD_OK;
+}
+
+
+void gd_einsum_plan_free(gd_einsum_plan *p) {
+  if (p == NULL) return;
+  plan_free(p->p);
+  gd_free(p, sizeof *p);
 }

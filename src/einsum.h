@@ -5,7 +5,9 @@
 ** A call is planned once per subscripts, operand shapes and strides (and
 ** the output's layout); the plan sits in a small process-wide cache, so a
 ** contraction repeated in a training loop pays its planning once, and
-** gd_einsum_into then allocates nothing.
+** gd_einsum_into then allocates nothing. A caller that repeats one
+** product on tensors of a fixed layout can hold the plan itself
+** (gd_einsum_plan_new) and skip the cache look-up on every call.
 **
 ** Limits: at most GD_EINSUM_MAX_OPS operands and GD_EINSUM_MAX_LABELS
 ** distinct labels per call, counting each dimension that '...' covers as
@@ -55,6 +57,27 @@ typedef struct gd_einsum_order {
 gd_status gd_einsum_path(gd_einsum_order *order, char **report,
                          size_t *len, const char *subscripts, int nops,
                          const gd_tensor *const *ops, gd_error *err);
+
+/*
+** A compiled call: subscripts planned once for the layouts (shapes and
+** strides) of the given operands and of dst, then run any number of
+** times on tensors laid out alike (the same ones, or others). The
+** caller owns the plan and frees it with gd_einsum_plan_free; it does
+** not refer to the tensors it was made from.
+*/
+typedef struct gd_einsum_plan gd_einsum_plan;
+
+/* Plan einsum(subscripts, ops...) written into dst, whose shape must be
+** the result's. */
+gd_status gd_einsum_plan_new(gd_einsum_plan **out, const char *subscripts,
+                             int nops, const gd_tensor *const *ops,
+                             const gd_tensor *dst, gd_error *err);
+/* dst = einsum(...) by the plan; ops and dst must have the layouts the
+** plan was made for (GD_ERR_LAYOUT otherwise, nothing written). Allocates
+** nothing. */
+gd_status gd_einsum_plan_run(gd_einsum_plan *p, gd_tensor *dst,
+                             const gd_tensor *const *ops, gd_error *err);
+void gd_einsum_plan_free(gd_einsum_plan *p);
 
 /* Drop every cached plan and its work memory. */
 void gd_einsum_cache_clear(void);

@@ -677,17 +677,29 @@ static void unify(unified *u, const network *nw) {
 }
 
 
-/* The scale of the product: the operands' scales, the values of 0-d
-** factors, and the size of every label summed over without a factor. */
-static double product_scale(unified *u, const network *nw) {
+/* The part of a product's scale that values can change: the operands'
+** scales and the values of their 0-d factors. */
+static double operand_scale(const network *nw) {
+  double s = 1.0;
+  int k;
+  for (k = 0; k < nw->nops; k++) {
+    const gd_jacobian_term *t = nw->op[k].t;
+    s *= t->scale;
+    if (t->f->ndim == 0) s *= *gd_tensor_data(t->f);
+  }
+  return s;
+}
+
+
+/* The part fixed by the structure: the size of every label summed over
+** without a factor. */
+static double size_scale(unified *u, const network *nw) {
   unsigned char seen[NGLOBAL];
   double s = 1.0;
   int k, d;
   memset(seen, 0, sizeof seen);
   for (k = 0; k < nw->nops; k++) {
     const operand *o = &nw->op[k];
-    s *= o->t->scale;
-    if (o->t->f->ndim == 0) s *= *gd_tensor_data(o->t->f);
     for (d = 0; d < o->n; d++) {
       int r = find(u, k * GD_MAX_DIMS + o->t->lab[d]);
       if (!seen[r] && !u->infac[r] && !u->inres[r]) s *= (double)u->size[r];
@@ -695,6 +707,12 @@ static double product_scale(unified *u, const network *nw) {
     }
   }
   return s;
+}
+
+
+/* The scale of the product: the operands' part times the structure's. */
+static double product_scale(unified *u, const network *nw) {
+  return operand_scale(nw) * size_scale(u, nw);
 }
 
 
@@ -945,6 +963,128 @@ gd_status gd_jacobian_compose_into(gd_jacobian *out, const gd_jacobian *a,
   st = gd_jacobian_dense_into(out->term[0].f, r, err);
   gd_jacobian_free(r);
   return st;
+}
+
+
+/* ---- compiled compositions -------------------------------------------- */
+
+/* How a compiled composition computes its factor. */
+enum { RUN_FILL, RUN_PRODUCT, RUN_EINSUM };
+
+struct gd_jacobian_plan {
+  network nw;                      /* operands point into A's and B's terms */
+  gd_jacobian_term *into;          /* the target's term */
+  double sizes;                    /* the scale the structure fixes */
+  int kind, nf;
+  const gd_tensor *ops[GD_JAC_MAX_CHAIN + 1];
+  gd_einsum_plan *ep;              /* for RUN_EINSUM */
+};
+
+
+void gd_jacobian_plan_free(gd_jacobian_plan *p) {
+  if (p == NULL) return;
+  gd_einsum_plan_free(p->ep);
+  gd_free(p, sizeof *p);
+}
+
+
+/* Check the operands and the target of a compiled composition. */
+static gd_status plan_check(const gd_jacobian *dst, const gd_jacobian *a,
+                            const gd_jacobian *b, gd_error *err) {
+  if (a->nterms != 1 || b->nterms != 1 || dst->nterms != 1)
+    return gd_error_set(err, GD_ERR_ARG, 0, "compose plan: operands of "
+                        "%d and %d terms and a target of %d (one each "
+                        "expected)", a->nterms, b->nterms, dst->nterms);
+  if (!same_shape(dst->nnum, dst->num, a->nnum, a->num) ||
+      !same_shape(dst->nden, dst->den, b->nden, b->den))
+    return gd_error_set(err, GD_ERR_SHAPE, 0, "compose plan: the target "
+                        "does not have the result's shapes");
+  return GD_OK;
+}
+
+
+/* Fill p from the unified labels: the subscripts, the target's match
+** and how the factor is to be computed. */
+static gd_status plan_make(gd_jacobian_plan *p, gd_jacobian *dst,
+                           gd_error *err) {
+  unified u;
+  char subs[SUBS_SIZE];
+  gd_jacobian_term t;
+  int nfl;
+
+  unify(&u, &p->nw);
+  memset(&t, 0, sizeof t);
+  p->sizes = size_scale(&u, &p->nw);
+  if (subscripts(subs, p->ops, &p->nf, &nfl, &t, &u, &p->nw, err))
+    return err->code;
+  canonical(&t, p->nw.nres, nfl);
+  p->into = &dst->term[0];
+  if (nfl != p->into->f->ndim ||
+      memcmp(t.lab, p->into->lab, (size_t)p->nw.nres) != 0 ||
+      memcmp(t.flab, p->into->flab, (size_t)nfl) != 0)
+    return gd_error_set(err, GD_ERR_SHAPE, 0, "compose plan: the "
+                        "target's structure is not the result's");
+  if (p->nf == 0) {
+    p->kind = RUN_FILL;
+    return GD_OK;
+  }
+  if (is_elementwise(subs, p->ops, p->nf, p->into->f)) {
+    p->kind = RUN_PRODUCT;
+    return GD_OK;
+  }
+  p->kind = RUN_EINSUM;
+  return gd_einsum_plan_new(&p->ep, subs, p->nf, p->ops, p->into->f, err);
+}
+
+
+/*
+** Unify the labels of A * B once and keep what remains: the factors to
+** contract, the einsum plan that contracts them into dst's factor and
+** the scale that the structure fixes. On error nothing is kept.
+*/
+gd_status gd_jacobian_compose_plan(gd_jacobian_plan **out,
+                                   gd_jacobian *dst, const gd_jacobian *a,
+                                   const gd_jacobian *b, gd_error *err) {
+  gd_error spare;
+  gd_jacobian_plan *p;
+
+  if (err == NULL) err = &spare;
+  if (plan_check(dst, a, b, err)) return err->code;
+  if ((p = gd_malloc(sizeof *p)) == NULL) return nomem(err);
+  memset(p, 0, sizeof *p);
+  if (compose_network(&p->nw, a, b, err) || plan_make(p, dst, err)) {
+    gd_jacobian_plan_free(p);
+    return err->code;
+  }
+  *out = p;
+  return GD_OK;
+}
+
+
+/* The factor of the target by the kept plan, the operands' scales (which
+** values may change) folded in. */
+gd_status gd_jacobian_plan_run(gd_jacobian_plan *p, gd_error *err) {
+  gd_error spare;
+  gd_tensor *f = p->into->f;
+  double s = operand_scale(&p->nw) * p->sizes;
+
+  if (err == NULL) err = &spare;
+  p->into->scale = 1.0;
+  if (p->kind == RUN_FILL) return gd_tensor_fill(f, s, err);
+  if (p->kind == RUN_PRODUCT) {
+    const double *a = gd_tensor_data(p->ops[0]);
+    const double *b = gd_tensor_data(p->ops[1]);
+    double *o = gd_tensor_data(f);
+    size_t i, n = gd_tensor_numel(f);
+    if (s == 1.0)
+      for (i = 0; i < n; i++) o[i] = a[i] * b[i];
+    else
+      for (i = 0; i < n; i++) o[i] = s * (a[i] * b[i]);
+    return GD_OK;
+  }
+  if (gd_einsum_plan_run(p->ep, f, p->ops, err)) return err->code;
+  if (s == 1.0) return GD_OK;
+  return gd_tensor_binary_scalar_into(f, GD_MUL, f, s, 0, err);
 }
 
 

@@ -134,6 +134,22 @@ gd_status gd_jacobian_compose(gd_jacobian **out, const gd_jacobian *a,
 gd_status gd_jacobian_compose_into(gd_jacobian *out, const gd_jacobian *a,
                                    const gd_jacobian *b, gd_error *err);
 /*
+** A composition compiled once: dst = A * B as gd_jacobian_compose_into
+** computes it in place, for single-term operands and target whose
+** structure and factor layouts stay fixed while their values change
+** (factors that are views of live buffers). The plan refers to dst, A
+** and B, which must outlive it; running it allocates nothing and skips
+** every look-up that compose_into makes.
+*/
+typedef struct gd_jacobian_plan gd_jacobian_plan;
+
+gd_status gd_jacobian_compose_plan(gd_jacobian_plan **out,
+                                   gd_jacobian *dst, const gd_jacobian *a,
+                                   const gd_jacobian *b, gd_error *err);
+/* Recompute dst's factor from the operands' current values. */
+gd_status gd_jacobian_plan_run(gd_jacobian_plan *p, gd_error *err);
+void gd_jacobian_plan_free(gd_jacobian_plan *p);
+/*
 ** The product J[0] * J[1] * ... * J[n-1] of n Jacobians (1 to
 ** GD_JAC_MAX_CHAIN) as one contraction: every tie is resolved first,
 ** then the factors go to one einsum, whose planner picks the pairwise

@@ -30,13 +30,19 @@ static gd_status check_shape(const char *op, int ndim, const size_t *shape,
 }
 
 
-/* The number of elements of a shape in *n, or 0 when it overflows. */
+/* The number of elements of a shape in *n, or 0 when the product of its
+** non-zero sizes is past what strides can address (as NumPy, an empty
+** shape is refused too when its other sizes are that large). */
 static int shape_numel(int ndim, const size_t *shape, size_t *n) {
   size_t total = 1;
-  int i;
-  for (i = 0; i < ndim; i++)
-    if (!gd_mul_size(total, shape[i], &total)) return 0;
-  *n = total;
+  int i, empty = 0;
+  for (i = 0; i < ndim; i++) {
+    if (shape[i] == 0) empty = 1;
+    else if (!gd_mul_size(total, shape[i], &total)
+             || total > (size_t)PTRDIFF_MAX)
+      return 0;
+  }
+  *n = empty ? 0 : total;
   return 1;
 }
 
@@ -48,21 +54,24 @@ static gd_status too_large(const char *op, int ndim, const size_t *shape,
   char buf[GD_SHAPESTR_SIZE];
   double n = 1;
   int i;
-  for (i = 0; i < ndim; i++) n *= (double)shape[i];
+  for (i = 0; i < ndim; i++)
+    if (shape[i] != 0) n *= (double)shape[i];
   return gd_error_set(err, GD_ERR_NOMEM, 0,
                       "%s: cannot allocate %.4g elements (shape %s)", op, n,
                       gd_shape_str(buf, sizeof buf, ndim, shape));
 }
 
 
-/* Row-major strides of a shape; size-1 and size-0 dimensions get the
-** stride they would have with size 1. */
-static void row_major(int ndim, const size_t *shape, ptrdiff_t *strides) {
-  ptrdiff_t s = 1;
+/* Only a shape with no elements can have strides past PTRDIFF_MAX, and
+** those are never used: they stop growing there. */
+void gd_tensor_row_major(int ndim, const size_t *shape, ptrdiff_t *strides) {
+  size_t s = 1;
   int i;
   for (i = ndim - 1; i >= 0; i--) {
-    strides[i] = s;
-    if (shape[i] > 1) s *= (ptrdiff_t)shape[i];
+    strides[i] = (ptrdiff_t)s;
+    if (shape[i] > 1 && (!gd_mul_size(s, shape[i], &s)
+                         || s > (size_t)PTRDIFF_MAX))
+      s = (size_t)PTRDIFF_MAX;
   }
 }
 
@@ -100,7 +109,7 @@ static gd_status alloc_tensor(gd_tensor **out, const char *op, int ndim,
   t->offset = 0;
   t->ndim = ndim;
   if (ndim > 0) memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
-  row_major(ndim, shape, t->strides);
+  gd_tensor_row_major(ndim, shape, t->strides);
   *out = t;
   return GD_OK;
 }
@@ -330,7 +339,7 @@ gd_status gd_tensor_wrap(gd_tensor **out, double *data, int ndim,
   } else {
     if (!shape_numel(ndim, shape, &n) || n > PTRDIFF_MAX / 8)
       return too_large("wrap", ndim, shape, err);
-    row_major(ndim, shape, h.strides);
+    gd_tensor_row_major(ndim, shape, h.strides);
   }
   if (!view_extent(ndim, h.shape, h.strides, &extent) ||
       extent > PTRDIFF_MAX / 8)
@@ -528,7 +537,7 @@ gd_status gd_tensor_reshape(gd_tensor **out, const gd_tensor *t,
   st = reshape_shape(t, ndim, shape, h.shape, err);
   if (st != GD_OK) return st;
   if (gd_tensor_numel(t) == 0) {
-    row_major(ndim, h.shape, h.strides);
+    gd_tensor_row_major(ndim, h.shape, h.strides);
     return publish(out, &h, "reshape", err);
   }
   if (reshape_strides(t, ndim, h.shape, h.strides))
@@ -546,7 +555,7 @@ gd_status gd_tensor_reshape(gd_tensor **out, const gd_tensor *t,
   if (st != GD_OK) return st;
   c->ndim = ndim;
   memcpy(c->shape, h.shape, sizeof h.shape);
-  row_major(ndim, c->shape, c->strides);
+  gd_tensor_row_major(ndim, c->shape, c->strides);
   *out = c;
   return GD_OK;
 }

@@ -99,6 +99,9 @@ int gd_tensor_is_writable(const gd_tensor *t);
 double *gd_tensor_data(const gd_tensor *t);
 /* 1 when a and b have the same shape. */
 int gd_tensor_same_shape(const gd_tensor *a, const gd_tensor *b);
+/* The row-major strides of a shape, in elements; size-0 and size-1
+** dimensions get the stride they would have with size 1. */
+void gd_tensor_row_major(int ndim, const size_t *shape, ptrdiff_t *strides);
 /* Write t's shape as "3x4" into buf (see gd_shape_str). */
 char *gd_tensor_shape_str(const gd_tensor *t, char *buf, size_t size);
 
