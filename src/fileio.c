@@ -19,6 +19,7 @@
 #define MAGIC_NET "GDNNNET\x1a"
 #define MAGIC_TEN "GDNNTEN\x1a"
 #define MAGIC_OPT "GDNNOPT\x1a"
+#define MAGIC_CKP "GDNNCKP\x1a"
 #define MAGIC_NPY "\x93NUMPY"
 #define HEADER 24
 #define NAME_BYTES 32
@@ -26,6 +27,7 @@
 #define DTYPE_F64 1
 #define OPT_FIXED 72     /* steps .. nminima of a GradientDescent */
 #define MIN_FIXED 24     /* value, iterations, reason, numeric */
+#define CKP_FIXED 80     /* done .. spare of a checkpoint */
 
 
 /* ---- bytes ----------------------------------------------------- */
@@ -232,10 +234,13 @@ gd_status gd_file_kind_of(const char *path, gd_file_kind *kind,
   if (n == 8 && memcmp(b, MAGIC_TEN, 8) == 0) *kind = GD_FILE_TENSOR;
   else if (n == 8 && memcmp(b, MAGIC_OPT, 8) == 0) *kind = GD_FILE_DESCENT;
   else if (n == 8 && memcmp(b, MAGIC_NET, 8) == 0) *kind = GD_FILE_NETWORK;
+  else if (n == 8 && memcmp(b, MAGIC_CKP, 8) == 0)
+    *kind = GD_FILE_CHECKPOINT;
   else if (n >= 6 && memcmp(b, MAGIC_NPY, 6) == 0) *kind = GD_FILE_NPY;
   else if (n < 8 && (memcmp(b, MAGIC_TEN, n) == 0 ||
                      memcmp(b, MAGIC_OPT, n) == 0 ||
                      memcmp(b, MAGIC_NET, n) == 0 ||
+                     memcmp(b, MAGIC_CKP, n) == 0 ||
                      memcmp(b, MAGIC_NPY, n < 6 ? n : 6) == 0))
     *kind = GD_FILE_TRUNCATED;
   return GD_OK;
@@ -766,6 +771,262 @@ gd_status gd_network_load(gd_network **out, const char *path,
   st = gd_network_decode(out, buf, n, path, resolve, ud, err);
   gd_free(buf, cap);
   return st;
+}
+
+
+/* ---- training checkpoints -------------------------------------- */
+
+/* Bytes of a checkpoint's head for depth layers: header, widths, fixed
+** fields, done losses and an order of m columns; 0 on overflow. */
+static size_t ckp_head(int depth, uint64_t done, uint64_t m) {
+  size_t n = HEADER + 8 * ((size_t)depth + 1) + CKP_FIXED;
+  if (done > SIZE_MAX / 8 || m > SIZE_MAX / 8 ||
+      !gd_add_size(n, 8 * (size_t)done, &n) ||
+      !gd_add_size(n, 8 * (size_t)m, &n))
+    return 0;
+  return n;
+}
+
+
+/* Bytes of one parameter's record: fixed fields and np tensors of the
+** shape of x; 0 on overflow. */
+static size_t ckp_param(const gd_tensor *x, int np) {
+  size_t n;
+  if (!gd_mul_size(gd_tensor_numel(x), 8 * (size_t)np, &n) ||
+      !gd_add_size(n, OPT_FIXED, &n))
+    return 0;
+  return n;
+}
+
+
+/* Write the head of a checkpoint of net and s at b; returns the
+** position after it. */
+static unsigned char *put_ckp_head(unsigned char *b, const gd_network *net,
+                                   const gd_network_train_state *s) {
+  unsigned char *p = b + HEADER;
+  int l, i;
+  size_t k;
+  for (l = 0; l <= gd_network_depth(net); l++, p += 8)
+    put_u64(p, (uint64_t)gd_network_nodes(net, l));
+  put_u64(p, (uint64_t)s->done);
+  put_u64(p + 8, (uint64_t)s->batch);
+  put_u64(p + 16, (uint64_t)s->m);
+  put_u64(p + 24, (uint64_t)s->pos);
+  for (i = 0; i < 4; i++) put_u64(p + 32 + 8 * i, s->rng.s[i]);
+  put_u32(p + 64, s->rng.has_spare ? 1 : 0);
+  put_u32(p + 68, 0);
+  put_f64(p + 72, s->rng.spare);
+  p += CKP_FIXED;
+  for (k = 0; k < (size_t)s->done; k++, p += 8) put_f64(p, s->losses[k]);
+  for (k = 0; k < s->m; k++, p += 8) put_u64(p, (uint64_t)s->order[k]);
+  return p;
+}
+
+
+/*
+** A checkpoint image is built whole in memory and written atomically:
+** the head, then each parameter's GradientDescent state (its minima,
+** which training never records, are left out).
+*/
+gd_status gd_checkpoint_save(const gd_network *net,
+                             const gd_network_train_state *s,
+                             const char *path, gd_error *err) {
+  const gd_tensor *parts[7];
+  int k, i, np, depth = gd_network_depth(net);
+  size_t part, n = ckp_head(depth, (uint64_t)s->done, s->m);
+  unsigned char *b, *p;
+
+  for (k = 0; k < s->nd && n > 0; k++) {
+    np = descent_parts(s->d[k], parts);
+    part = ckp_param(s->d[k]->x, np);
+    if (part == 0 || !gd_add_size(n, part, &n)) n = 0;
+  }
+  if (n == 0 || !gd_add_size(n, 8, &n) || (b = gd_malloc(n)) == NULL)
+    return nomem(err, "save");
+
+  p = put_ckp_head(b, net, s);
+  for (k = 0; k < s->nd; k++) {
+    np = descent_parts(s->d[k], parts);
+    p = put_state(p, s->d[k], np == 7);
+    put_u64(p - 8, 0);                        /* no minima */
+    for (i = 0; i < np; i++) p = put_values(p, parts[i]);
+  }
+  seal(b, n, MAGIC_CKP, (uint32_t)depth);
+  return save_image(b, n, path, err);
+}
+
+
+/* The parameter of record k of a checkpoint: W or b of layer k / 2. */
+static const gd_tensor *ckp_tensor(const gd_network *net, int k) {
+  return k % 2 ? gd_network_bias(net, k / 2)
+               : gd_network_weight(net, k / 2);
+}
+
+
+/* Check the head of a checked image b of n bytes against net and s;
+** *off gets the offset of the first parameter record. */
+static gd_status ckp_check_head(const unsigned char *b, size_t n,
+                                const gd_network *net,
+                                const gd_network_train_state *s,
+                                const char *name, size_t *off,
+                                gd_error *err) {
+  char msg[112];
+  int l, depth = gd_network_depth(net);
+  const unsigned char *p = b + HEADER + 8 * ((size_t)depth + 1);
+  uint64_t done, m, k;
+  size_t head;
+
+  if (get_u32(b + 12) != (uint32_t)depth)
+    return io_error(err, "load", name, "a checkpoint of a network of "
+                    "another depth");
+  if (n < HEADER + 8 * ((size_t)depth + 1) + CKP_FIXED + 8)
+    return io_error(err, "load", name, "corrupted (bad header)");
+  for (l = 0; l <= depth; l++)
+    if (get_u64(b + HEADER + 8 * (size_t)l) != gd_network_nodes(net, l))
+      return io_error(err, "load", name, "a checkpoint of a network of "
+                      "other widths");
+  done = get_u64(p);
+  m = get_u64(p + 16);
+  if (get_u64(p + 8) != s->batch) {
+    snprintf(msg, sizeof msg, "a checkpoint made with batch_size %llu, "
+             "not %zu (0: the full batch)",
+             (unsigned long long)get_u64(p + 8), s->batch);
+    return io_error(err, "load", name, msg);
+  }
+  if (m != s->m) {
+    snprintf(msg, sizeof msg, "a checkpoint made on %llu samples, not "
+             "%zu", (unsigned long long)m, s->m);
+    return io_error(err, "load", name, msg);
+  }
+  if (done > (uint64_t)s->cap) {
+    snprintf(msg, sizeof msg, "a checkpoint of %llu iterations, more "
+             "than the %ld asked for", (unsigned long long)done, s->cap);
+    return io_error(err, "load", name, msg);
+  }
+  head = ckp_head(depth, done, m);
+  if (head == 0 || head + 8 > n || get_u64(p + 24) > m ||
+      get_u32(p + 64) > 1 || get_u32(p + 68) != 0)
+    return io_error(err, "load", name, "corrupted (bad state)");
+  for (k = 0, p = b + head - 8 * m; k < m; k++)
+    if (get_u64(p + 8 * k) >= m)
+      return io_error(err, "load", name, "corrupted (bad order)");
+  *off = head;
+  return GD_OK;
+}
+
+
+/* Check that the parameter records from off fill the image exactly. */
+static gd_status ckp_check_params(const unsigned char *b, size_t n,
+                                  const gd_network *net, size_t off,
+                                  const char *name, gd_error *err) {
+  int k, nd = 2 * gd_network_depth(net);
+  size_t part;
+  for (k = 0; k < nd; k++) {
+    const unsigned char *p = b + off;
+    if (off + OPT_FIXED + 8 > n || !state_ok(p) || get_u64(p + 64) != 0)
+      return io_error(err, "load", name, "corrupted (bad state)");
+    part = ckp_param(ckp_tensor(net, k), get_u32(p + 52) ? 7 : 5);
+    if (part == 0 || !gd_add_size(off, part, &off) || off + 8 > n)
+      return io_error(err, "load", name, "corrupted (sizes disagree)");
+  }
+  if (off + 8 != n)
+    return io_error(err, "load", name, "corrupted (sizes disagree)");
+  return GD_OK;
+}
+
+
+/* Give every descent whose record from off has adam's moments a pair
+** of them. The descents are fresh (no moments yet), so on failure all
+** moments are dropped again and nothing has changed. */
+static gd_status ckp_moments(const unsigned char *b, size_t off,
+                             gd_network_train_state *s, gd_error *err) {
+  gd_status st = GD_OK;
+  int k;
+  for (k = 0; k < s->nd && !st; k++) {
+    gd_descent *d = s->d[k];
+    int adam = get_u32(b + off + 52) != 0;
+    off += ckp_param(d->x, adam ? 7 : 5);
+    if (adam && d->adam_m == NULL)
+      st = gd_tensor_new(&d->adam_m, d->x->ndim, d->x->shape, err);
+    if (adam && !st && d->adam_v == NULL)
+      st = gd_tensor_new(&d->adam_v, d->x->ndim, d->x->shape, err);
+  }
+  for (k = 0; st && k < s->nd; k++) {
+    gd_tensor_free(s->d[k]->adam_m);
+    gd_tensor_free(s->d[k]->adam_v);
+    s->d[k]->adam_m = s->d[k]->adam_v = NULL;
+  }
+  return st ? nomem(err, "load") : GD_OK;
+}
+
+
+/* Read one parameter's record at p into d; returns the position after
+** it. */
+static const unsigned char *get_param(gd_descent *d,
+                                      const unsigned char *p) {
+  gd_tensor *parts[7];
+  int k, np = get_u32(p + 52) ? 7 : 5;
+  d->steps = (long)get_u64(p);
+  d->adam_steps = (long)get_u64(p + 8);
+  for (k = 0; k < 4; k++) d->rng.s[k] = get_u64(p + 16 + 8 * k);
+  d->rng.has_spare = (int)get_u32(p + 48);
+  d->rng.spare = get_f64(p + 56);
+  parts[0] = d->x;
+  parts[1] = d->gradient_current;
+  parts[2] = d->gradient_previous;
+  parts[3] = d->gradient_step;
+  parts[4] = d->velocity;
+  parts[5] = d->adam_m;
+  parts[6] = d->adam_v;
+  p += OPT_FIXED;
+  for (k = 0; k < np; k++) p = get_values(parts[k], p);
+  return p;
+}
+
+
+/* Copy a checked image into s and the parameters it shares. */
+static void ckp_apply(const unsigned char *b, gd_network_train_state *s) {
+  size_t k;
+  int i;
+  const unsigned char *p = b + HEADER + 8 * ((size_t)s->nd / 2 + 1);
+  s->done = (long)get_u64(p);
+  s->pos = (size_t)get_u64(p + 24);
+  for (i = 0; i < 4; i++) s->rng.s[i] = get_u64(p + 32 + 8 * i);
+  s->rng.has_spare = (int)get_u32(p + 64);
+  s->rng.spare = get_f64(p + 72);
+  p += CKP_FIXED;
+  for (k = 0; k < (size_t)s->done; k++, p += 8) s->losses[k] = get_f64(p);
+  for (k = 0; k < s->m; k++, p += 8) s->order[k] = (size_t)get_u64(p);
+  for (i = 0; i < s->nd; i++) p = get_param(s->d[i], p);
+}
+
+
+typedef struct ckp_target {
+  gd_network_train_state *s;
+  const gd_network *net;
+} ckp_target;
+
+
+static gd_status ckp_dec(void *out, const unsigned char *b, size_t n,
+                         const char *name, gd_error *err) {
+  ckp_target *t = (ckp_target *)out;
+  size_t head = 0;
+  gd_status st = check_header(b, n, MAGIC_CKP, "checkpoint", name, err);
+  if (!st) st = ckp_check_head(b, n, t->net, t->s, name, &head, err);
+  if (!st) st = ckp_check_params(b, n, t->net, head, name, err);
+  if (!st) st = ckp_moments(b, head, t->s, err);
+  if (!st) ckp_apply(b, t->s);
+  return st;
+}
+
+
+gd_status gd_checkpoint_load(gd_network_train_state *s,
+                             const gd_network *net, const char *path,
+                             gd_error *err) {
+  ckp_target t;
+  t.s = s;
+  t.net = net;
+  return load_with(ckp_dec, &t, path, err);
 }
 
 

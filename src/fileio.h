@@ -7,10 +7,11 @@
 ** The first 24 bytes are common to all kinds:
 **
 **   offset  size  field
-**   0       8     magic: "GDNNTEN", "GDNNOPT" or "GDNNNET", then 0x1a
+**   0       8     magic: "GDNNTEN", "GDNNOPT", "GDNNNET" or "GDNNCKP",
+**                 then 0x1a
 **   8       4     u32 format version (1)
 **   12      4     u32 dtype (1: f64) for tensors and optimisers,
-**                 depth L for networks
+**                 depth L for networks and checkpoints
 **   16      8     u64 length of the whole file in bytes
 **
 ** A tensor (GDNNTEN) goes on with u32 ndim, u32 0, u64 shape[ndim] and
@@ -27,6 +28,15 @@
 ** A network (GDNNNET) goes on with u64 layer widths n_0 .. n_L, L
 ** activation names of 32 bytes, NUL-padded, then f64 W_1, b_1, ...,
 ** W_L, b_L in row-major order.
+**
+** A training checkpoint (GDNNCKP) goes on with u64 widths n_0 .. n_L,
+** u64 iterations done, u64 batch size (0: full batch), u64 column
+** count m of the shuffled order (0: none), u64 position in it, u64
+** shuffle generator state[4], u32 has_spare, u32 0, f64 spare; then
+** the f64 loss of each iteration done and the u64 order[m]; then, for
+** W_1, b_1, ..., W_L, b_L, the fixed fields of a GDNNOPT file (with
+** nminima 0) and its five or seven tensors in the same order, each of
+** the parameter's shape, x holding the parameter itself.
 **
 ** A save writes a temporary file in the same directory, flushes and
 ** syncs it, and renames it over the path, so a crash never leaves a
@@ -60,6 +70,7 @@ typedef enum gd_file_kind {
   GD_FILE_DESCENT,
   GD_FILE_NETWORK,
   GD_FILE_NPY,
+  GD_FILE_CHECKPOINT,
   GD_FILE_TRUNCATED    /* too short to tell, but starts as one of ours */
 } gd_file_kind;
 
@@ -114,6 +125,25 @@ gd_status gd_network_decode(gd_network **out, const unsigned char *b,
                             size_t n, const char *name,
                             gd_activation_resolver resolve, void *ud,
                             gd_error *err);
+
+/* ---- training checkpoints ---------------------------------------- */
+
+/* Write the state s of a run training net to path atomically. */
+gd_status gd_checkpoint_save(const gd_network *net,
+                             const gd_network_train_state *s,
+                             const char *path, gd_error *err);
+/*
+** Read a checkpoint into the state s of a fresh run of net (its
+** descents made, without adam moments yet, sharing net's parameters;
+** its batch size, order length and room for losses set): the
+** parameters, their optimiser state, the losses done and the
+** shuffling state. The file must match net's widths, s->batch and
+** s->m and hold at most s->cap losses; on any error net and s are
+** left unchanged.
+*/
+gd_status gd_checkpoint_load(gd_network_train_state *s,
+                             const gd_network *net, const char *path,
+                             gd_error *err);
 
 /* ---- NumPy .npy -------------------------------------------------- */
 

@@ -151,6 +151,11 @@ static int l_load(lua_State *L) {
       return 1;
     case GD_FILE_NETWORK:
       return load_network(L);
+    case GD_FILE_CHECKPOINT:
+      luaL_pushfail(L);
+      lua_pushfstring(L, "load: '%s': a training checkpoint (resume it "
+                      "with net:train{resume = path})", path);
+      return 2;
     case GD_FILE_TRUNCATED:
       luaL_pushfail(L);
       lua_pushfstring(L, "load: '%s': truncated", path);

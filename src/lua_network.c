@@ -474,6 +474,18 @@ static long optcount(lua_State *L, int arg, const char *name, long def) {
 }
 
 
+/* A path option: the string, kept on the stack while training runs so
+** that a callback changing the options cannot free it; or NULL. */
+static const char *optpath(lua_State *L, int arg, const char *name) {
+  int t = lua_getfield(L, arg, name);
+  if (t == LUA_TSTRING) return lua_tostring(L, -1);
+  if (t != LUA_TNIL)
+    luaL_error(L, "train: option %s must be a path", name);
+  lua_pop(L, 1);
+  return NULL;
+}
+
+
 /* The training options of the table at arg (see net_train). */
 static void read_train(lua_State *L, int arg, gd_network_train_opts *o,
                        hooks *h) {
@@ -508,6 +520,9 @@ static void read_train(lua_State *L, int arg, gd_network_train_opts *o,
   h->snapshot_every = optcount(L, arg, "snapshot_every", 1);
   h->progress = optfn(L, arg, "on_progress");
   h->snapshot = optfn(L, arg, "on_snapshot");
+  o->checkpoint_every = optcount(L, arg, "checkpoint_every", 0);
+  o->checkpoint = optpath(L, arg, "checkpoint");
+  o->resume = optpath(L, arg, "resume");
 }
 
 
@@ -529,20 +544,42 @@ static int train_distributed(lua_State *L) {
 }
 
 
+/* Push the first done values of the loss history t (replacing it on
+** the stack) when a run stopped early. */
+static void push_history(lua_State *L, gd_tensor *t, long done) {
+  gd_tensor *part;
+  gd_error err;
+  if (done == (long)t->shape[0]) return;
+  if (gd_tensor_narrow(&part, t, 0, 0, (size_t)done, &err))
+    lgd_error(L, 0, &err);
+  lua_pop(L, 1);
+  lgd_pushtensor(L, part);
+}
+
+
 /*
-** net:train(X, Y, options): the loss history as a 1-d tensor. Options:
+** net:train(X, Y, options): the loss history as a 1-d tensor and the
+** reason the run ended, "max_iterations" or "interrupted" (by Ctrl-C in
+** gdnn-lua or gd._interrupt(): the run ends after the current
+** iteration and the history holds the iterations done). Options:
 ** iterations, learning_rate, momentum, nesterov, method ('gd' or
 ** 'adam'), clip_norm, clip_value, noise_*, beta1, beta2, epsilon,
 ** batch_size (nil: full batch), seed, progress_every and
 ** on_progress(iteration, loss), snapshot_every and
-** on_snapshot(iteration, net); distributed = true shares the samples
-** among the ranks of gdnn.mpi (see train_distributed).
+** on_snapshot(iteration, net); checkpoint = path saves the whole run
+** (parameters, optimiser state, shuffling, losses) atomically every
+** checkpoint_every iterations and when it ends or is interrupted;
+** resume = path continues from such a file as far as iterations (the
+** total, the iterations done included), ending as an uninterrupted run
+** would, bit for bit; distributed = true shares the samples among the
+** ranks of gdnn.mpi (see train_distributed).
 */
 static int net_train(lua_State *L) {
   lgd_network *u = checknet(L, 1);
   gd_tensor *x = lgd_checktensorlike(L, 2);
   gd_tensor *y = lgd_checktensorlike(L, 3);
   gd_network_train_opts o;
+  gd_network_train_result r;
   gd_tensor *losses;
   size_t n;
   hooks h;
@@ -562,6 +599,7 @@ static int net_train(lua_State *L) {
   h.errslot = lua_gettop(L);
   o.progress = progress;
   o.ud = &h;
+  o.result = &r;
   n = (size_t)o.iterations;
   if (gd_tensor_new(&losses, 1, &n, &err)) return lgd_error(L, 0, &err);
   lgd_pushtensor(L, losses);
@@ -572,7 +610,9 @@ static int net_train(lua_State *L) {
     }
     return lgd_error(L, 2, &err);
   }
-  return 1;
+  push_history(L, losses, r.iterations);
+  lua_pushstring(L, gd_descent_reason_name(r.reason));
+  return 2;
 }
 
 

@@ -17,6 +17,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "einsum.h"
+#include "fileio.h"
+#include "interrupt.h"
 #include "loss.h"
 #include "network.h"
 
@@ -30,6 +33,9 @@ typedef struct layer {
   gd_jacobian *gz;             /* dE/dZ */
   gd_jacobian *ga;             /* dE/dA_prev; NULL for the first layer */
   gd_jacobian *gw, *gb;        /* dE/dW and dE/db */
+  gd_einsum_plan *fwd;         /* Z = W A_prev, compiled */
+  gd_jacobian_plan *plan[4];   /* the compositions of backward_layer */
+  int noplan;                  /* bit k: plan[k] cannot be compiled */
 } layer;
 
 struct gd_network {
@@ -47,11 +53,25 @@ static gd_status nomem(gd_error *err) {
 }
 
 
+/* Drop the compiled plans of a layer, which refer to its buffers. */
+static void drop_plans(layer *ly) {
+  int k;
+  for (k = 0; k < 4; k++) {
+    gd_jacobian_plan_free(ly->plan[k]);
+    ly->plan[k] = NULL;
+  }
+  gd_einsum_plan_free(ly->fwd);
+  ly->fwd = NULL;
+  ly->noplan = 0;
+}
+
+
 /* Free what depends on the number of samples. */
 static void free_buffers(gd_network *net) {
   int l;
   for (l = 0; l < net->depth; l++) {
     layer *ly = &net->layers[l];
+    drop_plans(ly);
     gd_tensor_free(ly->z);
     gd_tensor_free(ly->a);
     gd_jacobian_free(ly->d);
@@ -299,6 +319,41 @@ static gd_status keep_input(gd_network *net, const gd_tensor *x,
   net->x = v;
   gd_jacobian_free(net->layers[0].dzdw);
   net->layers[0].dzdw = NULL;
+  gd_jacobian_plan_free(net->layers[0].plan[1]);
+  net->layers[0].plan[1] = NULL;
+  gd_einsum_plan_free(net->layers[0].fwd);
+  net->layers[0].fwd = NULL;
+  return GD_OK;
+}
+
+
+/*
+** Z = W A_prev + b into the layer's buffer: the product by its compiled
+** einsum (made on first use), the bias by one pass over rows. Z is
+** contiguous; a bias that is not goes through the broadcasting add.
+*/
+static gd_status linear(layer *ly, const gd_tensor *prev, gd_error *err) {
+  const gd_tensor *ops[2];
+  size_t i, s, n = ly->z->shape[0], m = ly->z->shape[1];
+  double *z = gd_tensor_data(ly->z);
+  const double *b = gd_tensor_data(ly->b);
+  ptrdiff_t bs = ly->b->strides[0];
+
+  ops[0] = ly->w;
+  ops[1] = prev;
+  if (ly->fwd == NULL &&
+      gd_einsum_plan_new(&ly->fwd, "ij,js->is", 2, ops, ly->z, err))
+    return err->code;
+  if (gd_einsum_plan_run(ly->fwd, ly->z, ops, err)) {
+    gd_einsum_plan_free(ly->fwd);
+    ly->fwd = NULL;
+    if (err->code != GD_ERR_LAYOUT) return err->code;
+    return gd_tensor_matmul_into(ly->z, ly->w, prev, err) ||
+           gd_tensor_binary_into(ly->z, GD_ADD, ly->z, ly->b, err)
+           ? err->code : GD_OK;
+  }
+  for (i = 0; i < n; i++)
+    for (s = 0; s < m; s++) z[i * m + s] += b[(ptrdiff_t)i * bs];
   return GD_OK;
 }
 
@@ -326,9 +381,7 @@ gd_status gd_network_forward(gd_network *net, const gd_tensor *x,
 
   for (l = 0; l < net->depth; l++) {
     layer *ly = &net->layers[l];
-    if (gd_tensor_matmul_into(ly->z, ly->w, prev, err) ||
-        gd_tensor_binary_into(ly->z, GD_ADD, ly->z, ly->b, err) ||
-        ly->act.f(&ly->act, ly->a, ly->z, err))
+    if (linear(ly, prev, err) || ly->act.f(&ly->act, ly->a, ly->z, err))
       return err->code;
     prev = ly->a;
   }
@@ -342,6 +395,8 @@ gd_status gd_network_forward(gd_network *net, const gd_tensor *x,
 static gd_status activation_jacobian(layer *ly, gd_error *err) {
   if (ly->d && ly->act.df_into)
     return ly->act.df_into(&ly->act, ly->d, ly->z, ly->a, err);
+  gd_jacobian_plan_free(ly->plan[0]);
+  ly->plan[0] = NULL;
   gd_jacobian_free(ly->d);
   ly->d = NULL;
   return ly->act.df(&ly->act, &ly->d, ly->z, ly->a, err);
@@ -360,6 +415,24 @@ static gd_status weight_jacobian(gd_network *net, int l, gd_error *err) {
 
 
 /*
+** out = a * b through the layer's compiled plan k, made on first use;
+** a product whose structure a plan cannot hold (a sum of terms, a
+** result that is not out's structure) runs by gd_jacobian_compose_into.
+*/
+static gd_status compose(layer *ly, int k, gd_jacobian *out,
+                         const gd_jacobian *a, const gd_jacobian *b,
+                         gd_error *err) {
+  if (ly->plan[k] == NULL && !(ly->noplan >> k & 1) &&
+      gd_jacobian_compose_plan(&ly->plan[k], out, a, b, err)) {
+    if (err->code == GD_ERR_NOMEM) return err->code;
+    ly->noplan |= 1 << k;
+  }
+  if (ly->plan[k] == NULL) return gd_jacobian_compose_into(out, a, b, err);
+  return gd_jacobian_plan_run(ly->plan[k], err);
+}
+
+
+/*
 ** One step of the backward chain at layer l, from g = dE/dA_l:
 ** dE/dZ = g * dA/dZ (a diagonal scales, blocks contract per sample),
 ** dE/dW = dE/dZ * dZ/dW (one GEMM), dE/db = dE/dZ * dZ/db (a row sum)
@@ -369,10 +442,10 @@ static gd_status backward_layer(gd_network *net, int l,
                                 const gd_jacobian *g, gd_error *err) {
   layer *ly = &net->layers[l];
   if (activation_jacobian(ly, err) || weight_jacobian(net, l, err) ||
-      gd_jacobian_compose_into(ly->gz, g, ly->d, err) ||
-      gd_jacobian_compose_into(ly->gw, ly->gz, ly->dzdw, err) ||
-      gd_jacobian_compose_into(ly->gb, ly->gz, ly->dzdb, err) ||
-      (l > 0 && gd_jacobian_compose_into(ly->ga, ly->gz, ly->dzda, err)))
+      compose(ly, 0, ly->gz, g, ly->d, err) ||
+      compose(ly, 1, ly->gw, ly->gz, ly->dzdw, err) ||
+      compose(ly, 2, ly->gb, ly->gz, ly->dzdb, err) ||
+      (l > 0 && compose(ly, 3, ly->ga, ly->gz, ly->dzda, err)))
     return err->code;
   return GD_OK;
 }
@@ -692,71 +765,84 @@ void gd_network_train_opts_default(gd_network_train_opts *o) {
 }
 
 
-/* What one training run holds: a GradientDescent per parameter and, for
-** mini-batches, the batch tensors and the shuffled column order. */
+/* What one training run holds: its state (a GradientDescent per
+** parameter, the losses so far and, for mini-batches, the shuffled
+** column order) and the batch tensors. */
 typedef struct trainer {
-  gd_descent **d;              /* 2 per layer: W then b */
-  int nd;
+  gd_network_train_state s;
   gd_tensor *xb, *yb;
-  size_t *order, m, pos;
-  gd_rng rng;
 } trainer;
 
 
 static void trainer_free(trainer *tr) {
+  gd_network_train_state *s = &tr->s;
   int i;
-  for (i = 0; i < tr->nd; i++) gd_descent_free(tr->d[i]);
-  gd_free(tr->d, (size_t)tr->nd * sizeof *tr->d);
+  for (i = 0; i < s->nd; i++) gd_descent_free(s->d[i]);
+  gd_free(s->d, (size_t)s->nd * sizeof *s->d);
+  gd_free(s->losses, (size_t)s->cap * sizeof *s->losses);
+  gd_free(s->order, s->m * sizeof *s->order);
   gd_tensor_free(tr->xb);
   gd_tensor_free(tr->yb);
-  gd_free(tr->order, tr->m * sizeof *tr->order);
 }
 
 
 /* Fisher-Yates shuffle of the column order. */
-static void shuffle(trainer *tr) {
+static void shuffle(gd_network_train_state *s) {
   size_t i, k, t;
-  for (i = tr->m; i > 1; i--) {
-    k = (size_t)(gd_rng_uniform(&tr->rng) * (double)i);
-    t = tr->order[i - 1];
-    tr->order[i - 1] = tr->order[k];
-    tr->order[k] = t;
+  for (i = s->m; i > 1; i--) {
+    k = (size_t)(gd_rng_uniform(&s->rng) * (double)i);
+    t = s->order[i - 1];
+    s->order[i - 1] = s->order[k];
+    s->order[k] = t;
   }
 }
 
 
+/* A GradientDescent sharing each parameter, W then b per layer. */
+static gd_status make_descents(gd_network_train_state *s,
+                               gd_network *net, gd_error *err) {
+  int l;
+  s->d = gd_malloc((size_t)(2 * net->depth) * sizeof *s->d);
+  if (s->d == NULL) return nomem(err);
+  for (l = 0; l < 2 * net->depth; l++) {
+    layer *ly = &net->layers[l / 2];
+    if (gd_descent_new(&s->d[l], l % 2 ? ly->b : ly->w,
+                       GD_DESCENT_SHARE, err))
+      return err->code;
+    s->nd++;
+  }
+  return GD_OK;
+}
+
+
+/* A fresh run's state, then the checkpoint o->resume over it. */
 static gd_status trainer_init(trainer *tr, gd_network *net,
                               const gd_tensor *x, const gd_tensor *y,
                               const gd_network_train_opts *o,
                               gd_error *err) {
-  size_t s[2], i;
-  int l;
+  gd_network_train_state *s = &tr->s;
+  size_t sh[2], i;
   memset(tr, 0, sizeof *tr);
-  tr->d = gd_malloc((size_t)(2 * net->depth) * sizeof *tr->d);
-  if (tr->d == NULL) return nomem(err);
-  for (l = 0; l < net->depth; l++) {
-    if (gd_descent_new(&tr->d[tr->nd], net->layers[l].w,
-                       GD_DESCENT_SHARE, err))
-      return err->code;
-    tr->nd++;
-    if (gd_descent_new(&tr->d[tr->nd], net->layers[l].b,
-                       GD_DESCENT_SHARE, err))
-      return err->code;
-    tr->nd++;
+  if (make_descents(s, net, err)) return err->code;
+  if (o->iterations > 0 && (s->losses = gd_malloc((size_t)o->iterations
+                                                  * sizeof *s->losses))
+      == NULL)
+    return nomem(err);
+  s->cap = o->iterations;
+  if (o->batch_size > 0 && o->batch_size < x->shape[1]) {
+    sh[1] = s->batch = o->batch_size;
+    sh[0] = x->shape[0];
+    if (gd_tensor_new(&tr->xb, 2, sh, err)) return err->code;
+    sh[0] = y->shape[0];
+    if (gd_tensor_new(&tr->yb, 2, sh, err)) return err->code;
+    if ((s->order = gd_malloc(x->shape[1] * sizeof *s->order)) == NULL)
+      return nomem(err);
+    s->m = x->shape[1];
+    for (i = 0; i < s->m; i++) s->order[i] = i;
+    gd_rng_seed(&s->rng, o->seed);
+    shuffle(s);
   }
-  if (o->batch_size == 0 || o->batch_size >= x->shape[1]) return GD_OK;
-
-  s[1] = o->batch_size;
-  s[0] = x->shape[0];
-  if (gd_tensor_new(&tr->xb, 2, s, err)) return err->code;
-  s[0] = y->shape[0];
-  if (gd_tensor_new(&tr->yb, 2, s, err)) return err->code;
-  tr->order = gd_malloc(x->shape[1] * sizeof *tr->order);
-  if (tr->order == NULL) return nomem(err);
-  tr->m = x->shape[1];
-  for (i = 0; i < tr->m; i++) tr->order[i] = i;
-  gd_rng_seed(&tr->rng, o->seed);
-  shuffle(tr);
+  if (o->resume) return gd_checkpoint_load(s, net, o->resume, err);
   return GD_OK;
 }
 
@@ -777,16 +863,17 @@ static void copy_column(gd_tensor *b, size_t dst, const gd_tensor *t,
 ** run short is reshuffled and started again. */
 static void next_batch(trainer *tr, const gd_tensor *x,
                        const gd_tensor *y) {
-  size_t k, bs = tr->xb->shape[1];
-  if (tr->pos + bs > tr->m) {
-    shuffle(tr);
-    tr->pos = 0;
+  gd_network_train_state *s = &tr->s;
+  size_t k, bs = s->batch;
+  if (s->pos + bs > s->m) {
+    shuffle(s);
+    s->pos = 0;
   }
   for (k = 0; k < bs; k++) {
-    copy_column(tr->xb, k, x, tr->order[tr->pos + k]);
-    copy_column(tr->yb, k, y, tr->order[tr->pos + k]);
+    copy_column(tr->xb, k, x, s->order[s->pos + k]);
+    copy_column(tr->yb, k, y, s->order[s->pos + k]);
   }
-  tr->pos += bs;
+  s->pos += bs;
 }
 
 
@@ -806,6 +893,9 @@ static gd_status check_train(const gd_network *net, const gd_tensor *x,
   if (o->iterations < 0)
     return gd_error_set(err, GD_ERR_ARG, 3, "train: iterations is %ld, "
                         "not a count", o->iterations);
+  if (o->checkpoint_every < 0)
+    return gd_error_set(err, GD_ERR_ARG, 3, "train: checkpoint_every is "
+                        "%ld, not a count", o->checkpoint_every);
   if (losses && (losses->ndim != 1 ||
                  losses->shape[0] != (size_t)o->iterations ||
                  !gd_tensor_is_writable(losses)))
@@ -815,12 +905,45 @@ static gd_status check_train(const gd_network *net, const gd_tensor *x,
 }
 
 
+/* 1 when every element of the 2-d tensor t is finite. */
+static int all_finite(const gd_tensor *t) {
+  const double *p = gd_tensor_data(t);
+  size_t i, j;
+  for (i = 0; i < t->shape[0]; i++)
+    for (j = 0; j < t->shape[1]; j++)
+      if (!isfinite(p[(ptrdiff_t)i * t->strides[0] +
+                      (ptrdiff_t)j * t->strides[1]]))
+        return 0;
+  return 1;
+}
+
+
+/* GD_ERR_NUMERIC naming the first layer (1-based) whose dE/dW or dE/db
+** holds a NaN or an infinity. */
+static gd_status check_gradients(const gd_network *net, long it,
+                                 gd_error *err) {
+  int l;
+  for (l = 0; l < net->depth; l++) {
+    if (!all_finite(gd_network_dedw(net, l)))
+      return gd_error_set(err, GD_ERR_NUMERIC, 0, "train: the gradient "
+                          "of W of layer %d is not finite at iteration "
+                          "%ld", l + 1, it);
+    if (!all_finite(gd_network_dedb(net, l)))
+      return gd_error_set(err, GD_ERR_NUMERIC, 0, "train: the gradient "
+                          "of b of layer %d is not finite at iteration "
+                          "%ld", l + 1, it);
+  }
+  return GD_OK;
+}
+
+
 /* One iteration: gradients on the batch, then one step of every
 ** parameter. */
 static gd_status train_step(gd_network *net, trainer *tr,
                             const gd_tensor *x, const gd_tensor *y,
                             const gd_network_train_opts *o, long it,
                             double *loss, gd_error *err) {
+  gd_descent **d = tr->s.d;
   int l;
   if (tr->xb) {
     next_batch(tr, x, y);
@@ -833,16 +956,41 @@ static gd_status train_step(gd_network *net, trainer *tr,
   if (!isfinite(*loss))
     return gd_error_set(err, GD_ERR_NUMERIC, 0, "train: the loss is not "
                         "finite at iteration %ld", it);
+  if (check_gradients(net, it, err)) return err->code;
   for (l = 0; l < net->depth; l++)
-    if (gd_descent_step(tr->d[2 * l], gd_network_dedw(net, l),
-                        &o->descent, err) ||
-        gd_descent_step(tr->d[2 * l + 1], gd_network_dedb(net, l),
+    if (gd_descent_step(d[2 * l], gd_network_dedw(net, l), &o->descent,
+                        err) ||
+        gd_descent_step(d[2 * l + 1], gd_network_dedb(net, l),
                         &o->descent, err))
       return err->code;
   return GD_OK;
 }
 
 
+/* After iteration it: the progress callback, a pending stop request
+** (*stop), then a checkpoint when one is due. */
+static gd_status after_step(gd_network *net, trainer *tr,
+                            const gd_network_train_opts *o, long it,
+                            int *stop, gd_error *err) {
+  long every = o->checkpoint_every;
+  if (o->progress && o->progress(o->ud, it, tr->s.losses[it - 1], err))
+    return err->code;
+  if (gd_interrupt_pending()) {
+    gd_interrupt_clear();          /* one request stops one run */
+    *stop = 1;
+  }
+  if (o->checkpoint && (*stop || it == o->iterations ||
+                        (every > 0 && it % every == 0)))
+    return gd_checkpoint_save(net, &tr->s, o->checkpoint, err);
+  return GD_OK;
+}
+
+
+/*
+** The loop runs from the iteration after those a resumed checkpoint
+** holds, watching the interrupt flag; the losses done so far go to
+** losses whatever happens, and the result says how the run ended.
+*/
 gd_status gd_network_train(gd_network *net, const gd_tensor *x,
                            const gd_tensor *y,
                            const gd_network_train_opts *o,
@@ -850,16 +998,28 @@ gd_status gd_network_train(gd_network *net, const gd_tensor *x,
   gd_error spare;
   trainer tr;
   gd_status st;
-  double loss = 0, *pl = losses ? gd_tensor_data(losses) : NULL;
+  double *pl = losses ? gd_tensor_data(losses) : NULL;
+  int stop = 0;
   long it;
 
   if (err == NULL) err = &spare;
   if (check_train(net, x, y, o, losses, err)) return err->code;
   st = trainer_init(&tr, net, x, y, o, err);
-  for (it = 1; it <= o->iterations && !st; it++) {
-    st = train_step(net, &tr, x, y, o, it, &loss, err);
-    if (!st && pl) pl[(it - 1) * losses->strides[0]] = loss;
-    if (!st && o->progress) st = o->progress(o->ud, it, loss, err);
+  gd_interrupt_enter();
+  for (it = tr.s.done + 1; it <= o->iterations && !st && !stop; it++) {
+    st = train_step(net, &tr, x, y, o, it, &tr.s.losses[it - 1], err);
+    if (st) break;
+    tr.s.done = it;
+    st = after_step(net, &tr, o, it, &stop, err);
+  }
+  gd_interrupt_leave();
+
+  for (it = 0; pl && it < tr.s.done; it++)
+    pl[it * losses->strides[0]] = tr.s.losses[it];
+  if (o->result) {
+    o->result->iterations = tr.s.done;
+    o->result->reason = stop ? GD_REASON_INTERRUPTED
+                             : GD_REASON_MAX_ITERATIONS;
   }
   trainer_free(&tr);
   return st;

@@ -105,8 +105,15 @@ typedef gd_status (*gd_network_reduce_fn)(void *ud, gd_network *net,
                                           long iteration, double *loss,
                                           gd_error *err);
 
+/* How a training run ended: how many iterations are done (counting
+** those of a checkpoint it resumed from) and why it stopped. */
+typedef struct gd_network_train_result {
+  long iterations;
+  gd_descent_reason reason;  /* MAX_ITERATIONS or INTERRUPTED */
+} gd_network_train_result;
+
 typedef struct gd_network_train_opts {
-  long iterations;           /* 1000 */
+  long iterations;           /* 1000, in all (a resumed run included) */
   size_t batch_size;         /* 0: the full batch */
   uint64_t seed;             /* 0: the mini-batch order */
   gd_descent_opts descent;   /* the update of every parameter */
@@ -114,7 +121,27 @@ typedef struct gd_network_train_opts {
   void *ud;
   gd_network_reduce_fn reduce;       /* NULL: none */
   void *reduce_ud;
+  const char *checkpoint;    /* NULL: none; else saved atomically to */
+  long checkpoint_every;     /* 0: only at the end or a stop */
+  const char *resume;        /* NULL: start afresh from a checkpoint */
+  gd_network_train_result *result;   /* NULL: not reported */
 } gd_network_train_opts;
+
+/*
+** What a training run carries from one iteration to the next besides
+** the network's parameters, which are the x of the descents: what a
+** checkpoint keeps (see fileio.h).
+*/
+typedef struct gd_network_train_state {
+  long done;                 /* iterations finished */
+  double *losses;            /* their losses; room for cap of them */
+  long cap;
+  gd_descent **d;            /* 2 per layer, W then b, sharing net's */
+  int nd;
+  size_t batch;              /* the batch size; 0: the full batch */
+  size_t *order, m, pos;     /* the shuffled columns (m 0: none) */
+  gd_rng rng;                /* the next shuffle */
+} gd_network_train_state;
 
 /* The defaults above, with gd_descent_opts_default for the update. */
 void gd_network_train_opts_default(gd_network_train_opts *o);
@@ -124,8 +151,13 @@ void gd_network_train_opts_default(gd_network_train_opts *o);
 ** the full batch, or on batch_size columns drawn in a shuffled order
 ** that is reshuffled after each pass, and makes one GradientDescent step
 ** of every weight and bias. losses (1-d, o->iterations long, or NULL)
-** gets each iteration's loss. A non-finite loss stops with
-** GD_ERR_NUMERIC naming the iteration.
+** gets each iteration's loss. A non-finite loss or gradient stops with
+** GD_ERR_NUMERIC naming the iteration (and the layer and parameter).
+** A gd_interrupt_request stops it with GD_OK at the end of the current
+** iteration; o->result then says so and how many losses were written.
+** With o->checkpoint the whole state is saved every checkpoint_every
+** iterations and when the run ends or stops; o->resume continues such
+** a run, so that it ends as an uninterrupted one would, bit for bit.
 */
 gd_status gd_network_train(gd_network *net, const gd_tensor *x,
                            const gd_tensor *y,

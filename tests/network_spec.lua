@@ -269,4 +269,160 @@ describe("gd.Network", function()
       assert.matches("load: '.*%.missing'", msg)
     end)
   end)
+
+  describe("long runs", function()
+    local path = os.tmpname()
+    local X, Y = data(3, 2, 40, 11)
+
+    local function fresh()
+      return gd.Network{layer_node_nums = {3, 5, 2}, seed = 4}
+    end
+
+    -- Every parameter of a and b, element for element.
+    local function same_weights(a, b)
+      for l = 1, 2 do
+        assert.equal(0, (a.weights[l] - b.weights[l]):abs():max())
+        assert.equal(0, (a.biases[l] - b.biases[l]):abs():max())
+      end
+    end
+
+    after_each(function() os.remove(path) end)
+
+    it("stops at a non-finite gradient naming the iteration and layer",
+       function()
+      local net = gd.Network{layer_node_nums = {2, 3, 1}, seed = 4}
+      local bad = gd.tensor{{1, math.huge}, {0.5, 0.2}}
+      local before = net.weights[1]:clone()
+      assert.has_error(function()
+        net:train(bad, gd.tensor{{1, 0}}, {iterations = 3})
+      end, "train: the gradient of W of layer 1 is not finite at " ..
+           "iteration 1")
+      assert.equal(0, (net.weights[1] - before):abs():max())
+    end)
+
+    it("returns the history so far when interrupted", function()
+      local net = fresh()
+      local losses, reason = net:train(X, Y, {iterations = 50,
+        on_progress = function(i) if i == 7 then gd._interrupt() end end})
+      assert.equal("interrupted", reason)
+      assert.same({7}, losses:shape())
+      local again = fresh()
+      local full = again:train(X, Y, {iterations = 7})
+      assert.equal(0, (losses - full):abs():max())
+      same_weights(net, again)
+      assert.is_true(net:save(path))
+      same_weights(net, assert(gd.load(path)))
+    end)
+
+    it("says it ran to the end otherwise, and a stop is not left over",
+       function()
+      local losses, reason = fresh():train(X, Y, {iterations = 5})
+      assert.equal("max_iterations", reason)
+      assert.same({5}, losses:shape())
+    end)
+
+    local runs = {
+      {"full batch, gd with momentum", {momentum = 0.9}},
+      {"mini-batches, gd with momentum",
+       {momentum = 0.9, batch_size = 7, seed = 3}},
+      {"full batch, adam", {method = "adam", learning_rate = 0.05}},
+      {"mini-batches, adam",
+       {method = "adam", learning_rate = 0.05, batch_size = 7, seed = 3}},
+    }
+    for _, r in ipairs(runs) do
+      it("resumes a checkpoint as an uninterrupted run, " .. r[1],
+         function()
+        local function opts(extra)
+          local o = {iterations = 30}
+          for k, v in pairs(r[2]) do o[k] = v end
+          for k, v in pairs(extra) do o[k] = v end
+          return o
+        end
+        local whole = fresh()
+        local want = whole:train(X, Y, opts{})
+        local first = fresh()
+        first:train(X, Y, opts{iterations = 13, checkpoint = path,
+                               checkpoint_every = 5})
+        local second = fresh()
+        local got, reason = second:train(X, Y, opts{resume = path})
+        assert.equal("max_iterations", reason)
+        assert.equal(0, (got - want):abs():max())
+        same_weights(whole, second)
+      end)
+    end
+
+    it("are not taken by gd.load for a network", function()
+      fresh():train(X, Y, {iterations = 3, checkpoint = path})
+      local net, msg = gd.load(path)
+      assert.is_nil(net)
+      assert.truthy(msg:find("a training checkpoint", 1, true))
+    end)
+
+    it("resumes a run stopped by an interrupt", function()
+      local whole = fresh()
+      local want = whole:train(X, Y, {iterations = 20, batch_size = 9})
+      local first = fresh()
+      local part = first:train(X, Y, {iterations = 20, batch_size = 9,
+        checkpoint = path, checkpoint_every = 100,
+        on_progress = function(i) if i == 8 then gd._interrupt() end end})
+      assert.same({8}, part:shape())
+      local second = fresh()
+      local got = second:train(X, Y, {iterations = 20, batch_size = 9,
+                                      resume = path})
+      assert.equal(0, (got - want):abs():max())
+      same_weights(whole, second)
+    end)
+
+    it("refuses a checkpoint that does not fit the run", function()
+      fresh():train(X, Y, {iterations = 10, batch_size = 7,
+                           checkpoint = path})
+      local other = gd.Network{layer_node_nums = {3, 4, 2}, seed = 4}
+      local net = fresh()
+      local before = net.weights[1]:clone()
+      assert.has_error(function()
+        other:train(X, Y, {iterations = 20, batch_size = 7, resume = path})
+      end, "train: '" .. path .. "': a checkpoint of a network of other " ..
+           "widths")
+      assert.has_error(function()
+        net:train(X, Y, {iterations = 20, resume = path})
+      end, "train: '" .. path .. "': a checkpoint made with batch_size 7, " ..
+           "not 0 (0: the full batch)")
+      assert.has_error(function()
+        net:train(X:narrow(2, 1, 30), Y:narrow(2, 1, 30),
+                  {iterations = 20, batch_size = 7, resume = path})
+      end, "train: '" .. path .. "': a checkpoint made on 40 samples, not 30")
+      assert.has_error(function()
+        net:train(X, Y, {iterations = 5, batch_size = 7, resume = path})
+      end, "train: '" .. path .. "': a checkpoint of 10 iterations, more " ..
+           "than the 5 asked for")
+      assert.equal(0, (net.weights[1] - before):abs():max())
+    end)
+
+    it("refuses a corrupted checkpoint and leaves the network alone",
+       function()
+      fresh():train(X, Y, {iterations = 4, checkpoint = path})
+      local f = assert(io.open(path, "rb"))
+      local s = f:read("a")
+      f:close()
+      f = assert(io.open(path, "wb"))
+      f:write(s:sub(1, 100) .. string.char((s:byte(101) + 1) % 256) ..
+              s:sub(102))
+      f:close()
+      local net = fresh()
+      local before = net.weights[2]:clone()
+      assert.has_error(function()
+        net:train(X, Y, {iterations = 9, resume = path})
+      end, "train: '" .. path .. "': corrupted (checksum mismatch)")
+      assert.equal(0, (net.weights[2] - before):abs():max())
+    end)
+
+    it("checks the checkpoint options", function()
+      assert.has_error(function()
+        fresh():train(X, Y, {checkpoint = 3})
+      end)
+      assert.has_error(function()
+        fresh():train(X, Y, {checkpoint_every = -1})
+      end, "train: option checkpoint_every must be a whole number >= 0")
+    end)
+  end)
 end)

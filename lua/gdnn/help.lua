@@ -415,14 +415,24 @@ doc("Network:backward", "net:backward(X, Y)",
   .. "the loss itself.",
   "local DEDWs, DEDbs, E = net:backward(X, Y)")
 doc("Network:train", "net:train(X, Y [, options])",
-  "Train by gradient descent and return the loss of every iteration "
-  .. "as a 1-d tensor. Options: iterations, method ('gd' or 'adam'), "
-  .. "learning_rate, momentum, nesterov, clip_norm, clip_value, noise "
-  .. "settings, beta1, beta2, epsilon, batch_size, seed, "
-  .. "progress_every with on_progress(iteration, loss) and "
-  .. "snapshot_every with on_snapshot(iteration, net).",
-  "local losses = net:train(X, Y, {iterations = 2000,\n"
-  .. "  method = 'adam', learning_rate = 0.05})")
+  "Train by gradient descent; return the loss of every iteration as a "
+  .. "1-d tensor and the reason it ended: 'max_iterations', or "
+  .. "'interrupted' when Ctrl-C (or gd._interrupt()) stopped it at the "
+  .. "end of an iteration, the history then holding the iterations "
+  .. "done and the network left whole. Options: iterations, method "
+  .. "('gd' or 'adam'), learning_rate, momentum, nesterov, clip_norm, "
+  .. "clip_value, noise settings, beta1, beta2, epsilon, batch_size, "
+  .. "seed, progress_every with on_progress(iteration, loss), "
+  .. "snapshot_every with on_snapshot(iteration, net); checkpoint = "
+  .. "path saves the whole run (weights, optimiser state, shuffling, "
+  .. "losses) atomically every checkpoint_every iterations and when it "
+  .. "ends or is interrupted; resume = path continues such a run up to "
+  .. "iterations in all, ending bit for bit as an uninterrupted run "
+  .. "would. A non-finite loss or gradient is an error naming the "
+  .. "iteration and the layer.",
+  "local losses, why = net:train(X, Y, {iterations = 2000,\n"
+  .. "  method = 'adam', learning_rate = 0.05,\n"
+  .. "  checkpoint = 'run.ckpt', checkpoint_every = 100})")
 doc("Network:hessian", "net:hessian(X, Y, l)",
   "The second derivative of the loss by the weights of layer l, "
   .. "d2E/dW_l^2, as a TensorJacobian.",
@@ -524,6 +534,22 @@ doc("gdnn.progress.isatty", "progress.isatty()",
 doc("gdnn.progress.clock", "progress.clock()",
   "The wall-clock time in seconds that progress rates use.",
   "local t0 = progress.clock()")
+doc("gdnn.demo", 'require "gdnn.demo"',
+  "What the demo scripts share: their command line, training with "
+  .. "progress and snapshots, the RMS error, the loss plot and the "
+  .. "report. A script describes its demo in a table (name, usage, "
+  .. "defaults, outputs, layers_rule, dataset, draw).",
+  'local demo = require "gdnn.demo"')
+doc("gdnn.demo.parse", "demo.parse(spec, argv)",
+  "The options of a demo's command line argv, starting from "
+  .. "spec.defaults; nil for --help, an error 'name: ... (see --help)' "
+  .. "for a bad option.",
+  "local o = demo.parse(spec, {'--iterations', '500'})")
+doc("gdnn.demo.run", "demo.run(spec, argv)",
+  "Run a demo: train a sigmoid network on spec.dataset, print progress, "
+  .. "the final loss and the RMS error, draw spec.draw's plot and the "
+  .. "loss; returns {rms =, loss =, files =}.",
+  "local result = demo.run(spec, {...})")
 
 
 -- Wrap text into lines of at most width columns after indent.
@@ -589,7 +615,7 @@ local function index_values()
       end
     end
   end
-  for _, mod in ipairs{"datasets", "plot", "progress"} do
+  for _, mod in ipairs{"datasets", "plot", "progress", "demo"} do
     local okm, t = pcall(require, "gdnn." .. mod)
     if okm and type(t) == "table" then
       by_value[t] = "gdnn." .. mod
