@@ -351,6 +351,14 @@ describe("gd.load_npy and gd.save_npy", function()
     return gd.arange(0, n):reshape(shape)
   end
 
+  it("refuse an empty shape whose other sizes are past addressing",
+     function()
+    -- found by the loaders fuzzer: 666666666666666661x6x3x0, int8
+    local t, msg = gd.load_npy("fuzz/corpus/loaders/regress-empty-huge-shape")
+    assert.is_nil(t)
+    assert.is_string(msg)
+  end)
+
   it("read float64 files that NumPy wrote, in C and Fortran order",
      function()
     assert.is_true(gd.load_npy(NPY .. "f8_2x3.npy") == counting{2, 3})

@@ -678,6 +678,8 @@ describe("gdnn tensor argument errors", function()
       function() gd.zeros{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1} end},
     {"zeros: cannot allocate 1e+18 elements (shape 1000000x1000000x1000000)",
       function() gd.zeros(1e6, 1e6, 1e6) end},
+    {"zeros: cannot allocate 1.2e+20 elements (shape 6666666666666666661x6x3x0)",
+      function() gd.zeros(6666666666666666661, 6, 3, 0) end},
     {"bad argument #3 to 'arange' (step is zero)",
       function() gd.arange(0, 1, 0) end},
     {"bad argument #1 to 'full' (number expected, got no value)",
