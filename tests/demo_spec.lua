@@ -10,13 +10,8 @@ local progress = require "gdnn.progress"
 local INTERP = os.getenv("GDNN_LUA") or "./gdnn-lua"
 
 
--- A fresh temporary folder, removed by the returned function.
-local function tempdir()
-  local name = os.tmpname()
-  os.remove(name)
-  assert(os.execute("mkdir -p '" .. name .. "'"))
-  return name, function() os.execute("rm -rf '" .. name .. "'") end
-end
+-- A fresh temporary folder, and the function that removes it.
+local tempdir = require("tests.helpers").tempdir
 
 
 -- Run a demo script with args; returns its exit status, its standard

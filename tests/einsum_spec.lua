@@ -29,19 +29,7 @@ local function make(shape, data)
   return gd.tensor((nest(data, shape)))
 end
 
--- The values of a tensor in row-major order.
-local function flat(t)
-  local out = {}
-  local function walk(v)
-    if type(v) == "table" then
-      for _, x in ipairs(v) do walk(x) end
-    else
-      out[#out + 1] = v
-    end
-  end
-  walk(t:totable())
-  return out
-end
+local flat = require("tests.helpers").flat
 
 local function shape_of(t)
   local s = {}

@@ -9,22 +9,8 @@ local help = require "gdnn.help"
 
 local GDNN_LUA = os.getenv("GDNN_LUA") or "./gdnn-lua"
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function spit(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local helpers = require "tests.helpers"
+local quote, slurp, spit = helpers.quote, helpers.slurp, helpers.spit
 
 
 -- The tables a metatable's __index reaches: a table, or the tables
@@ -128,7 +114,7 @@ describe("gdnn.help", function()
 
   it("has a text for every public name of the Lua modules", function()
     local missing = {}
-    for _, mod in ipairs{"datasets", "plot", "progress"} do
+    for _, mod in ipairs{"datasets", "plot", "progress", "demo"} do
       local t = require("gdnn." .. mod)
       assert.truthy(help.text("gdnn." .. mod), mod)
       for k in pairs(t) do

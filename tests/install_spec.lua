@@ -7,22 +7,8 @@
 -- temporary folder, so the build folder of the checkout is never
 -- touched. The cases take a while and are tagged #slow.
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function spit(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local helpers = require "tests.helpers"
+local quote, slurp, spit = helpers.quote, helpers.slurp, helpers.spit
 
 -- Run cmd in a shell; return its stdout and stderr together, and
 -- whether it succeeded.

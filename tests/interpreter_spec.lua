@@ -5,22 +5,8 @@
 
 local GDNN_LUA = os.getenv("GDNN_LUA") or "./gdnn-lua"
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function spit(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local helpers = require "tests.helpers"
+local quote, slurp, spit = helpers.quote, helpers.slurp, helpers.spit
 
 -- Run gdnn-lua with the shell words args (already quoted), text on
 -- stdin and env a prefix of shell assignments; returns stdout, stderr

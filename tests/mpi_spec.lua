@@ -9,28 +9,8 @@ local distributed = require "gdnn.distributed"
 
 local have_mpi, mpi = pcall(require, "gdnn.mpi")
 
--- Call fn(...) and check that it fails with a message containing text.
-local function fails_with(text, fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error containing: " .. text)
-  msg = tostring(msg)
-  assert(msg:find(text, 1, true),
-         "expected an error containing: " .. text .. "\ngot: " .. msg)
-end
-
--- The elements of a tensor as a flat Lua list.
-local function flat(t)
-  local out = {}
-  local function walk(v)
-    if type(v) == "table" then
-      for _, e in ipairs(v) do walk(e) end
-    else
-      out[#out + 1] = v
-    end
-  end
-  walk(t:totable())
-  return out
-end
+local helpers = require "tests.helpers"
+local fails_with, flat = helpers.fails_with, helpers.flat
 
 -- Every element of tensor t equal to v.
 local function all_equal(t, v)
