@@ -530,22 +530,46 @@ static gd_status get_minima(gd_descent *d, const unsigned char *p,
 }
 
 
+/* Read one parameter's record at p into d; returns the position after
+** it. */
+static const unsigned char *get_param(gd_descent *d,
+                                      const unsigned char *p) {
+  gd_tensor *parts[7];
+  int k, np = get_u32(p + 52) ? 7 : 5;
+  d->steps = (long)get_u64(p);
+  d->adam_steps = (long)get_u64(p + 8);
+  for (k = 0; k < 4; k++) d->rng.s[k] = get_u64(p + 16 + 8 * k);
+  d->rng.has_spare = (int)get_u32(p + 48);
+  d->rng.spare = get_f64(p + 56);
+  parts[0] = d->x;
+  parts[1] = d->gradient_current;
+  parts[2] = d->gradient_previous;
+  parts[3] = d->gradient_step;
+  parts[4] = d->velocity;
+  parts[5] = d->adam_m;
+  parts[6] = d->adam_v;
+  p += OPT_FIXED;
+  for (k = 0; k < np; k++) p = get_values(parts[k], p);
+  return p;
+}
+
+
 /* Build the gd_descent of a checked image: shape, state at s, tensors
 ** and minima after it. */
 static gd_status descent_build(gd_descent **out, const unsigned char *s,
                                int ndim, const size_t *shape,
                                const char *name, gd_error *err) {
-  gd_tensor *x, *parts[7];
+  gd_tensor *x;
   gd_descent *d;
   size_t nmin = (size_t)get_u64(s + 64);
-  int k, np = get_u32(s + 52) ? 7 : 5;
+  int has_adam = get_u32(s + 52) != 0;
   gd_status st;
 
   if (gd_tensor_new(&x, ndim, shape, err)) return nomem(err, "load");
   st = gd_descent_new(&d, x, GD_DESCENT_SHARE, err);
   gd_tensor_free(x);
   if (st) return nomem(err, "load");
-  if (np == 7 && (gd_tensor_new(&d->adam_m, ndim, shape, err) ||
+  if (has_adam && (gd_tensor_new(&d->adam_m, ndim, shape, err) ||
                   gd_tensor_new(&d->adam_v, ndim, shape, err))) {
     gd_descent_free(d);
     return nomem(err, "load");
@@ -556,21 +580,7 @@ static gd_status descent_build(gd_descent **out, const unsigned char *s,
     return nomem(err, "load");
   }
   d->capminima = nmin;
-  d->steps = (long)get_u64(s);
-  d->adam_steps = (long)get_u64(s + 8);
-  for (k = 0; k < 4; k++) d->rng.s[k] = get_u64(s + 16 + 8 * k);
-  d->rng.has_spare = (int)get_u32(s + 48);
-  d->rng.spare = get_f64(s + 56);
-
-  parts[0] = d->x;
-  parts[1] = d->gradient_current;
-  parts[2] = d->gradient_previous;
-  parts[3] = d->gradient_step;
-  parts[4] = d->velocity;
-  parts[5] = d->adam_m;
-  parts[6] = d->adam_v;
-  s += OPT_FIXED;
-  for (k = 0; k < np; k++) s = get_values(parts[k], s);
+  s = get_param(d, s);
   if ((st = get_minima(d, s, nmin, name, err)) != GD_OK) {
     gd_descent_free(d);
     return st;
@@ -957,30 +967,6 @@ static gd_status ckp_moments(const unsigned char *b, size_t off,
     s->d[k]->adam_m = s->d[k]->adam_v = NULL;
   }
   return st ? nomem(err, "load") : GD_OK;
-}
-
-
-/* Read one parameter's record at p into d; returns the position after
-** it. */
-static const unsigned char *get_param(gd_descent *d,
-                                      const unsigned char *p) {
-  gd_tensor *parts[7];
-  int k, np = get_u32(p + 52) ? 7 : 5;
-  d->steps = (long)get_u64(p);
-  d->adam_steps = (long)get_u64(p + 8);
-  for (k = 0; k < 4; k++) d->rng.s[k] = get_u64(p + 16 + 8 * k);
-  d->rng.has_spare = (int)get_u32(p + 48);
-  d->rng.spare = get_f64(p + 56);
-  parts[0] = d->x;
-  parts[1] = d->gradient_current;
-  parts[2] = d->gradient_previous;
-  parts[3] = d->gradient_step;
-  parts[4] = d->velocity;
-  parts[5] = d->adam_m;
-  parts[6] = d->adam_v;
-  p += OPT_FIXED;
-  for (k = 0; k < np; k++) p = get_values(parts[k], p);
-  return p;
 }
 
 
