@@ -7,7 +7,9 @@
 ** runs on the result in protected mode: an error is fine, a crash or a
 ** leak is not.
 **
-** Limits: nesting stops at 40 levels and tables at 4096 items.
+** Limits: nesting stops at 40 levels, tables at 4096 items and a whole
+** value at MAX_ITEMS items, so an input cannot build gigabytes of Lua
+** tables (past 40 levels a table is filled with 1s without reading).
 */
 #include <stdint.h>
 #include <string.h>
@@ -18,11 +20,13 @@
 #include "lua_gdnn.h"
 
 #define MAX_DEPTH 40
+#define MAX_ITEMS 65536
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct reader {
   const uint8_t *p, *end;
+  long items;            /* values built so far */
 } reader;
 
 
@@ -37,7 +41,8 @@ static void build(lua_State *L, reader *r, int depth) {
   switch (*r->p++) {
     case '[':
       lua_newtable(L);
-      while (r->p < r->end && *r->p != ']' && n < 4096) {
+      while (r->p < r->end && *r->p != ']' && n < 4096
+             && ++r->items < MAX_ITEMS) {
         if (depth >= MAX_DEPTH) lua_pushinteger(L, 1);
         else build(L, r, depth + 1);
         lua_rawseti(L, -2, ++n);
@@ -88,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   r.p = data;
   r.end = data + size;
+  r.items = 0;
   lua_settop(L, 0);
   lua_pushcfunction(L, run);
   luaL_requiref(L, "gdnn", luaopen_gdnn, 0);

@@ -37,6 +37,8 @@ VALGRIND = valgrind --quiet --error-exitcode=24 --leak-check=full \
 
 FUZZ_BUILD = build-fuzz
 FUZZ_SECONDS ?= 60
+# A fixed seed makes a CI run repeatable; FUZZ_SEED=0 picks a random one.
+FUZZ_SEED ?= 1
 FUZZ_CC = clang
 FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 \
               -fsanitize=fuzzer,address,undefined \
@@ -85,7 +87,8 @@ fuzz: fuzz-build
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$h; \
 	  echo "== fuzz $$h for $(FUZZ_SECONDS) s"; \
 	  OPENBLAS_NUM_THREADS=1 $(FUZZ_BUILD)/$${h}_fuzz \
-	    -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) \
+	    -print_final_stats=0 \
 	    -artifact_prefix=$(FUZZ_BUILD)/$$h- \
 	    $(FUZZ_BUILD)/corpus-$$h fuzz/corpus/$$h || exit 1; \
 	done
