@@ -267,8 +267,9 @@ static const char *pathstr(char *buf, size_t size, const size_t *path,
 
 
 /* Copy the numbers of the table on top of the stack, at depth of a
-** tensor of shape, into *p in row-major order; raggedness and
-** non-numbers are errors naming where they are. */
+** tensor of shape, into *p in row-major order (only check them when p
+** is NULL); raggedness and non-numbers are errors naming where they
+** are. */
 static void table_fill(lua_State *L, int arg, int depth, int ndim,
                        const size_t *shape, size_t *path, double **p) {
   char buf[GD_MAX_DIMS * 24];
@@ -282,7 +283,7 @@ static void table_fill(lua_State *L, int arg, int depth, int ndim,
     if (depth + 1 < ndim && ty == LUA_TTABLE) {
       table_fill(L, arg, depth + 1, ndim, shape, path, p);
     } else if (depth + 1 == ndim && ty == LUA_TNUMBER) {
-      *(*p)++ = lua_tonumber(L, -1);
+      if (p != NULL) *(*p)++ = lua_tonumber(L, -1);
     } else {
       argerrorf(L, arg, "nested table entry %s is a %s, expected %s",
                 pathstr(buf, sizeof buf, path, depth + 1),
@@ -302,11 +303,12 @@ static gd_tensor *fromtable(lua_State *L, int arg) {
   gd_error err;
   double *p;
 
+  luaL_checkstack(L, ndim + 4, "nested table too deep");
+  lua_pushvalue(L, arg);
+  table_fill(L, arg, 0, ndim, shape, path, NULL);  /* before allocating */
   if (gd_tensor_new(&u->t, ndim, shape, &err) != GD_OK)
     lgd_error(L, arg, &err);
   p = gd_tensor_data(u->t);
-  luaL_checkstack(L, ndim + 4, "nested table too deep");
-  lua_pushvalue(L, arg);
   table_fill(L, arg, 0, ndim, shape, path, &p);
   lua_pop(L, 1);
   return u->t;

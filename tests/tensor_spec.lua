@@ -678,6 +678,18 @@ describe("gdnn tensor argument errors", function()
       function() gd.zeros{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1} end},
     {"zeros: cannot allocate 1e+18 elements (shape 1000000x1000000x1000000)",
       function() gd.zeros(1e6, 1e6, 1e6) end},
+    {"bad argument #1 to 'tensor' (ragged nested table: [1][1][2] has length 1, expected 4096)",
+      function()
+        -- found by the nested-table fuzzer: the first entries claim
+        -- 4096x4096x4096 numbers; the table is checked before allocating
+        local inner = {}
+        for i = 1, 4096 do inner[i] = {1} end
+        inner[1] = {}
+        for i = 1, 4096 do inner[1][i] = 1 end
+        local outer = {inner}
+        for i = 2, 4096 do outer[i] = 1 end
+        gd.tensor{outer}
+      end},
     {"zeros: cannot allocate 1.2e+20 elements (shape 6666666666666666661x6x3x0)",
       function() gd.zeros(6666666666666666661, 6, 3, 0) end},
     {"bad argument #3 to 'arange' (step is zero)",
