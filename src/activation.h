@@ -58,6 +58,14 @@ const gd_activation *const *gd_activation_builtins(void);
 gd_status gd_activation_lookup(const gd_activation **out, const char *name,
                                gd_error *err);
 
+/* o[i so] = tanh(x[i sx]) (or the logistic sigmoid) for i < n, by an
+** inline exponential: within a few ulp of the exact value for every
+** input, NaN kept, +-inf giving +-1 (0 and 1). o may be x. */
+void gd_activation_tanh_fill(size_t n, double *o, ptrdiff_t so,
+                             const double *x, ptrdiff_t sx);
+void gd_activation_sigmoid_fill(size_t n, double *o, ptrdiff_t so,
+                                const double *x, ptrdiff_t sx);
+
 /* Convenience calls through the function pointers: a new A = f(Z). */
 gd_status gd_activation_apply(gd_tensor **out, const gd_activation *act,
                               const gd_tensor *z, gd_error *err);

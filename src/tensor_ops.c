@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "activation.h"
 #include "tensor.h"
 
 #define MAXOPS 3
@@ -490,14 +491,6 @@ gd_status gd_tensor_binary_scalar(gd_tensor **out, gd_binop op,
 }
 
 
-static double sigmoid(double x) {
-  double e;
-  if (x >= 0) return 1.0 / (1.0 + exp(-x));
-  e = exp(x);
-  return e / (1.0 + e);
-}
-
-
 static double sign(double x) {
   return x > 0 ? 1.0 : x < 0 ? -1.0 : x;
 }
@@ -535,8 +528,8 @@ static void row_unary(size_t n, double *const *p, const ptrdiff_t *s,
     case GD_ATAN: ROW1(atan(x)); break;
     case GD_SINH: ROW1(sinh(x)); break;
     case GD_COSH: ROW1(cosh(x)); break;
-    case GD_TANH: ROW1(tanh(x)); break;
-    case GD_SIGMOID: ROW1(sigmoid(x)); break;
+    case GD_TANH: gd_activation_tanh_fill(n, o, so, a, sa); break;
+    case GD_SIGMOID: gd_activation_sigmoid_fill(n, o, so, a, sa); break;
     case GD_RELU: ROW1(x > 0 || x != x ? x : 0.0); break;
     case GD_SIGN: ROW1(sign(x)); break;
     case GD_FLOOR: ROW1(floor(x)); break;
