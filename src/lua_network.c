@@ -403,11 +403,12 @@ static int net_save(lua_State *L) {
 
 /* ---- training ---------------------------------------------------------- */
 
-/* What the progress callback needs: the Lua thread, the stack slots of
-** the network and the hooks, their periods, and a slot for an error. */
+/* What the progress and reduce callbacks need: the Lua thread, the
+** stack slots of the network and the hooks, their periods, and a slot
+** for an error. */
 typedef struct hooks {
   lua_State *L;
-  int net, progress, snapshot, errslot;
+  int net, progress, snapshot, reduce, errslot;
   long progress_every, snapshot_every;
 } hooks;
 
@@ -440,6 +441,70 @@ static gd_status progress(void *ud, long it, double loss, gd_error *err) {
       it % h->snapshot_every == 0)
     st = call_hook(h, h->snapshot, it, h->net, err);
   return st;
+}
+
+
+/* Push a new view of the core's tensor g. */
+static gd_status pushview(lua_State *L, const gd_tensor *g,
+                          gd_error *err) {
+  gd_tensor *v;
+  if (gd_tensor_view(&v, g, err)) return err->code;
+  lgd_pushtensor(L, v);
+  return GD_OK;
+}
+
+
+/* Push two new lists, DEDWs and DEDbs, of views of net's gradient
+** buffers; on error nothing is left pushed. */
+static gd_status pushgrads(lua_State *L, gd_network *net, gd_error *err) {
+  int l, depth = gd_network_depth(net);
+  lua_createtable(L, depth, 0);
+  lua_createtable(L, depth, 0);                       /* ws bs */
+  for (l = 0; l < depth; l++) {
+    if (pushview(L, gd_network_dedw(net, l), err)) break;
+    lua_rawseti(L, -3, l + 1);
+    if (pushview(L, gd_network_dedb(net, l), err)) break;
+    lua_rawseti(L, -2, l + 1);
+  }
+  if (l == depth) return GD_OK;
+  lua_pop(L, 2);
+  return err->code;
+}
+
+
+/*
+** The reduce hook: reduce(DEDWs, DEDbs, loss, iteration) under pcall,
+** the lists holding views of the gradients that the update then uses,
+** so that changes made in place count. A number it returns replaces
+** the loss; its error, or a result of another type, goes to the error
+** slot and stops training.
+*/
+static gd_status reduce_hook(void *ud, gd_network *net, long it,
+                             double *loss, gd_error *err) {
+  hooks *h = (hooks *)ud;
+  lua_State *L = h->L;
+  lua_pushvalue(L, h->reduce);                        /* fn */
+  if (pushgrads(L, net, err)) {
+    lua_pop(L, 1);
+    return err->code;
+  }
+  lua_pushnumber(L, *loss);
+  lua_pushinteger(L, it);                             /* fn ws bs e it */
+  if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
+    lua_replace(L, h->errslot);
+    return gd_error_set(err, GD_ERR_ARG, 0, "train: reduce failed");
+  }
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    *loss = lua_tonumber(L, -1);
+  } else if (!lua_isnil(L, -1)) {
+    lua_pushfstring(L, "train: reduce must return a number or nothing, "
+                    "got %s", luaL_typename(L, -1));
+    lua_replace(L, h->errslot);
+    lua_pop(L, 1);
+    return gd_error_set(err, GD_ERR_ARG, 0, "train: reduce failed");
+  }
+  lua_pop(L, 1);
+  return GD_OK;
 }
 
 
@@ -520,6 +585,7 @@ static void read_train(lua_State *L, int arg, gd_network_train_opts *o,
   h->snapshot_every = optcount(L, arg, "snapshot_every", 1);
   h->progress = optfn(L, arg, "on_progress");
   h->snapshot = optfn(L, arg, "on_snapshot");
+  h->reduce = optfn(L, arg, "reduce");
   o->checkpoint_every = optcount(L, arg, "checkpoint_every", 0);
   o->checkpoint = optpath(L, arg, "checkpoint");
   o->resume = optpath(L, arg, "resume");
@@ -529,7 +595,8 @@ static void read_train(lua_State *L, int arg, gd_network_train_opts *o,
 /*
 ** net:train with option distributed: data-parallel training over the
 ** ranks of gdnn.mpi, done by gdnn.distributed.train, which takes the
-** same arguments and returns the same loss history.
+** same arguments, runs this method on each rank's share with a reduce
+** hook and returns what it returns.
 */
 static int train_distributed(lua_State *L) {
   lua_settop(L, 4);
@@ -539,8 +606,8 @@ static int train_distributed(lua_State *L) {
   lua_getfield(L, -1, "train");                       /* ... D train */
   lua_insert(L, 1);                                   /* train net X Y o D */
   lua_pop(L, 1);
-  lua_call(L, 4, 1);                                  /* losses */
-  return 1;
+  lua_call(L, 4, LUA_MULTRET);                        /* losses why */
+  return lua_gettop(L);
 }
 
 
@@ -571,8 +638,11 @@ static void push_history(lua_State *L, gd_tensor *t, long done) {
 ** checkpoint_every iterations and when it ends or is interrupted;
 ** resume = path continues from such a file as far as iterations (the
 ** total, the iterations done included), ending as an uninterrupted run
-** would, bit for bit; distributed = true shares the samples among the
-** ranks of gdnn.mpi (see train_distributed).
+** would, bit for bit; reduce(DEDWs, DEDbs, loss, iteration) is called
+** after each backward and before the update with lists of views of the
+** gradients (what it changes in place the update uses) and the batch
+** loss, which a number it returns replaces; distributed = true shares
+** the samples among the ranks of gdnn.mpi (see train_distributed).
 */
 static int net_train(lua_State *L) {
   lgd_network *u = checknet(L, 1);
@@ -599,6 +669,11 @@ static int net_train(lua_State *L) {
   h.errslot = lua_gettop(L);
   o.progress = progress;
   o.ud = &h;
+  if (h.reduce) {
+    o.reduce = reduce_hook;
+    o.reduce_ud = &h;
+  }
+  luaL_checkstack(L, 8, "train");                     /* for the hooks */
   o.result = &r;
   n = (size_t)o.iterations;
   if (gd_tensor_new(&losses, 1, &n, &err)) return lgd_error(L, 0, &err);

@@ -300,6 +300,67 @@ describe("gdnn.distributed", function()
     assert.are.equal(1, snaps)
   end)
 
+  it("returns the reason the run ended, as net:train does", function()
+    local X, Y, net = problem(6, 14)
+    local losses, why = distributed.train(net(), X, Y, {iterations = 3})
+    assert.are.equal(3, losses:size(1))
+    assert.are.equal("max_iterations", why)
+  end)
+
+  it("runs a reduce of its own on the sums of all ranks", function()
+    local X, Y, net = problem(11, 15)
+    local one, many = net(), net()
+    local seen = {}
+    local function double(dws, dbs)
+      for l = 1, #dws do
+        dws[l]:mul(2, dws[l])
+        dbs[l]:mul(2, dbs[l])
+      end
+    end
+    local l1 = one:train(X, Y, {iterations = 20, reduce = double})
+    local ln = distributed.train(many, X, Y, {iterations = 20,
+      reduce = function(dws, dbs, loss, it)
+        double(dws, dbs)
+        seen[it] = loss
+        return loss
+      end})
+    assert.is_true(weight_gap(one, many) <= 1e-12)
+    assert.near(l1[20], seen[20], 1e-12 * l1[20])
+    assert.are.equal(ln[20], seen[20])
+  end)
+
+  it("writes a checkpoint on rank 0 that every rank resumes from",
+     function()
+    -- One path for all ranks, from a number rank 0 draws.
+    local n = mpi.allreduce(rank == 0 and os.time() % 100000 or 0)
+    local path = string.format("%s/gdnn-mpi-spec-%d.ckpt",
+                               os.getenv("TMPDIR") or "/tmp", n)
+    local X, Y, net = problem(13, 16)
+    local whole, part, again = net(), net(), net()
+    local o = {iterations = 20, learning_rate = 0.5, method = "adam"}
+    local lw = distributed.train(whole, X, Y, o)
+    distributed.train(part, X, Y, {iterations = 8, learning_rate = 0.5,
+                                   method = "adam", checkpoint = path})
+    mpi.barrier()
+    o.resume = path
+    local la = distributed.train(again, X, Y, o)
+    mpi.barrier()
+    if rank == 0 then os.remove(path) end
+    assert.are.equal(0, weight_gap(whole, again))
+    assert.are.equal(lw[20], la[20])
+    assert.are.equal(lw[3], la[3])
+  end)
+
+  it("refuses a checkpoint to resume from that a rank cannot read",
+     function()
+    local X, Y, net = problem(5, 17)
+    local path = rank == 0 and "/nonexistent/gdnn.ckpt" or os.tmpname()
+    fails_with("train: the checkpoint '" .. path .. "' to resume from " ..
+               "cannot be read on every rank",
+               distributed.train, net(), X, Y, {resume = path})
+    if rank ~= 0 then os.remove(path) end
+  end)
+
   it("rejects mini-batches and unknown options", function()
     local X, Y, net = problem(8, 9)
     fails_with("distributed training takes the full batch, got " ..

@@ -426,3 +426,124 @@ describe("gd.Network", function()
     end)
   end)
 end)
+
+
+describe("net:train with a reduce hook", function()
+  local X, Y = data(3, 2, 12, 21)
+
+  local function fresh()
+    return gd.Network{layer_node_nums = {3, 4, 2}, seed = 9}
+  end
+
+  -- The largest difference between the parameters of a and b.
+  local function gap(a, b)
+    local worst = 0
+    for l = 1, #a.weights do
+      worst = math.max(worst,
+                       (a.weights[l] - b.weights[l]):abs():max(),
+                       (a.biases[l] - b.biases[l]):abs():max())
+    end
+    return worst
+  end
+
+  it("is given views of the gradients, the loss and the iteration",
+     function()
+    local net, seen = fresh(), {}
+    local probe = fresh()
+    net:train(X, Y, {iterations = 2, learning_rate = 0.1,
+                     reduce = function(dws, dbs, e, it)
+      for l = 1, 2 do
+        probe.weights[l]:copy(net.weights[l])
+        probe.biases[l]:copy(net.biases[l])
+      end
+      local pw, pb, pe = probe:backward(X, Y)
+      assert.are.equal(2, #dws)
+      assert.are.equal(2, #dbs)
+      for l = 1, 2 do
+        assert.are.equal(0, (dws[l] - pw[l]):abs():max())
+        assert.are.equal(0, (dbs[l] - pb[l]):abs():max())
+      end
+      assert.are.equal(pe, e)
+      seen[#seen + 1] = it
+    end})
+    assert.are.same({1, 2}, seen)
+  end)
+
+  it("doubling the gradients equals twice the learning rate", function()
+    local a, b = fresh(), fresh()
+    local la = a:train(X, Y, {iterations = 30, learning_rate = 0.2})
+    local lb = b:train(X, Y, {iterations = 30, learning_rate = 0.1,
+                              reduce = function(dws, dbs)
+      for l = 1, #dws do
+        dws[l]:mul(2, dws[l])
+        dbs[l]:mul(2, dbs[l])
+      end
+    end})
+    assert.is_true(gap(a, b) <= 1e-14)
+    assert.near(la[30], lb[30], 1e-14)
+  end)
+
+  it("zeroed gradients leave the network unchanged", function()
+    local net = fresh()
+    local before = net.weights[1]:clone()
+    net:train(X, Y, {iterations = 5, reduce = function(dws, dbs)
+      for l = 1, #dws do
+        dws[l]:fill(0)
+        dbs[l]:fill(0)
+      end
+    end})
+    assert.are.equal(0, (net.weights[1] - before):abs():max())
+  end)
+
+  it("replaces the loss with a number it returns", function()
+    local seen = {}
+    local losses = fresh():train(X, Y, {iterations = 3,
+      reduce = function(_, _, _, it) return 10 * it end,
+      on_progress = function(_, e) seen[#seen + 1] = e end})
+    assert.are.same({10, 20, 30}, {losses[1], losses[2], losses[3]})
+    assert.are.same({10, 20, 30}, seen)
+  end)
+
+  it("propagates an error raised in it, whatever its value", function()
+    local net = fresh()
+    local ok, e = pcall(net.train, net, X, Y, {iterations = 5,
+      reduce = function(_, _, _, it)
+        if it == 3 then error({why = "stop"}) end
+      end})
+    assert.is_false(ok)
+    assert.are.equal("stop", e.why)
+    assert.has_error(function()
+      net:train(X, Y, {reduce = function() error("no sum", 0) end})
+    end, "no sum")
+  end)
+
+  it("refuses a result that is not a number", function()
+    local net = fresh()
+    local before = net.weights[1]:clone()
+    assert.has_error(function()
+      net:train(X, Y, {reduce = function() return "1" end})
+    end, "train: reduce must return a number or nothing, got string")
+    assert.has_error(function()
+      net:train(X, Y, {reduce = function() return {} end})
+    end, "train: reduce must return a number or nothing, got table")
+    assert.are.equal(0, (net.weights[1] - before):abs():max())
+  end)
+
+  it("stops at a non-finite loss or gradient it makes", function()
+    assert.has_error(function()
+      fresh():train(X, Y, {reduce = function() return 0 / 0 end})
+    end, "train: the loss is not finite at iteration 1")
+    assert.has_error(function()
+      fresh():train(X, Y, {reduce = function(dws)
+        dws[2][{1, 1}] = math.huge
+      end})
+    end, "train: the gradient of W of layer 2 is not finite at " ..
+         "iteration 1")
+  end)
+
+  it("must be a function", function()
+    assert.has_error(function()
+      fresh():train(X, Y, {reduce = 3})
+    end, "train: option reduce must be a function")
+  end)
+end)

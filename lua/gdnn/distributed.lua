@@ -1,15 +1,19 @@
 -- gdnn.distributed: data-parallel training over MPI, built on gdnn.mpi.
 --
--- Every rank runs the same script on the same data. train() gives each
--- rank its own share of the samples (columns), weights each share's
--- gradient by its size, adds the gradients of all ranks with one
--- allreduce and makes the same update everywhere, so the weights stay
+-- Every rank runs the same script on the same data. train() runs
+-- net:train on each rank's own share of the samples (columns) with a
+-- reduce hook that weights the share's gradient and loss by its size
+-- and adds those of all ranks with one allreduce, so that the core's
+-- training loop makes the same update everywhere: the weights stay
 -- identical on every rank and match full-batch training on one process.
 --
 -- Limits: full-batch training only (no batch_size below the sample
 -- count); the noise options draw from gdnn's own generator, which is the
 -- same on every rank only when every rank seeded it alike; the hooks
--- (on_progress, on_snapshot) run on every rank with the global loss.
+-- (on_progress, on_snapshot, reduce) run on every rank with the global
+-- loss; only rank 0 writes the checkpoint, and a write that fails before
+-- the last iteration stops rank 0 alone and leaves the others waiting;
+-- gd._interrupt() stops a run only when called on every rank.
 
 local gd = require "gdnn"
 
@@ -41,123 +45,102 @@ function M.share(m, rank, size)
 end
 
 
--- The options of one GradientDescent step that train passes on.
-local STEP = {
-  "learning_rate", "momentum", "nesterov", "method", "noise_interval",
-  "noise_scale", "noise_eta", "noise_gamma", "clip_norm", "clip_value",
-  "beta1", "beta2", "epsilon",
-}
-
--- Every option train takes.
-local TRAIN = {
-  iterations = true, batch_size = true, seed = true, distributed = true,
-  progress_every = true, on_progress = true, snapshot_every = true,
-  on_snapshot = true,
-}
-for _, k in ipairs(STEP) do TRAIN[k] = true end
+-- Every option train takes: net:train's, less none.
+local TRAIN = {}
+for k in ([[iterations batch_size seed distributed learning_rate momentum
+    nesterov method noise_interval noise_scale noise_eta noise_gamma
+    clip_norm clip_value beta1 beta2 epsilon progress_every on_progress
+    snapshot_every on_snapshot checkpoint checkpoint_every resume
+    reduce]]):gmatch("%S+") do
+  TRAIN[k] = true
+end
 
 
--- Check the options of train and return the step options.
-local function step_options(o, m)
-  for k in pairs(o) do
+-- Check the options of train and return those of net:train on one
+-- rank: the same, less distributed and batch_size, with the
+-- checkpoint written by rank 0 alone.
+local function local_options(o, m, rank)
+  local r = {}
+  for k, v in pairs(o) do
     if not TRAIN[k] then
       error("train: unknown option '" .. tostring(k) .. "'", 3)
     end
+    r[k] = v
   end
   if o.batch_size and o.batch_size ~= 0 and o.batch_size < m then
     error(string.format("train: distributed training takes the full " ..
                         "batch, got batch_size %s for %d samples",
                         tostring(o.batch_size), m), 3)
   end
-  local s = {}
-  for _, k in ipairs(STEP) do s[k] = o[k] end
-  return s
+  r.distributed, r.batch_size = nil, nil
+  if rank ~= 0 then r.checkpoint = nil end
+  return r
 end
 
 
--- Whether iteration it is a multiple of the period every (0: never).
-local function due(it, every)
-  return every and every > 0 and it % every == 0
-end
-
-
--- One GradientDescent per parameter, W then b of each layer, as the
--- core's training loop keeps them.
-local function descents(net)
-  local d = {}
-  for l = 1, #net.weights do
-    d[#d + 1] = {gd.GradientDescent(net.weights[l]), net.weights[l]}
-    d[#d + 1] = {gd.GradientDescent(net.biases[l]), net.biases[l]}
+-- Raise the same error on every rank unless every rank can read the
+-- checkpoint at path, so that no rank starts training alone.
+local function check_resume(mpi, path)
+  local f = type(path) == "string" and io.open(path, "rb")
+  if f then f:close() end
+  if mpi.allreduce(f and 1 or 0, "min") == 0 then
+    error(string.format("train: the checkpoint '%s' to resume from " ..
+                        "cannot be read on every rank", tostring(path)),
+          3)
   end
-  return d
 end
 
 
--- This rank's gradients on its share (X and Y narrowed to its columns;
--- nil when it has none), scaled by share / m, followed by the scaled
--- loss as a 1-element tensor: the list that one allreduce adds up.
-local function local_gradients(net, X, Y, w)
-  local list = {}
-  if X then
-    local dws, dbs, loss = net:backward(X, Y)
-    for l = 1, #dws do
-      list[#list + 1] = dws[l] * w
-      list[#list + 1] = dbs[l] * w
+-- The reduce hook of a rank whose share weighs w (0: it has no
+-- samples, and trains on one column whose gradient counts for nothing):
+-- scale the local gradients and loss by w and sum them over the ranks
+-- in one allreduce, then call the user's reduce, if any, on the sums.
+local function reducer(mpi, w, user)
+  local loss_t, list = gd.zeros(1), {}
+  return function(dws, dbs, loss, it)
+    local n = #dws
+    for l = 1, n do
+      list[2 * l - 1], list[2 * l] = dws[l], dbs[l]
     end
-    list[#list + 1] = gd.tensor{loss * w}
-  else
-    for l = 1, #net.weights do
-      list[#list + 1] = gd.zeros(net.weights[l]:shape())
-      list[#list + 1] = gd.zeros(net.biases[l]:shape())
+    list[2 * n + 1] = loss_t
+    for k = 1, 2 * n do
+      if w > 0 then list[k]:mul(w, list[k]) else list[k]:fill(0) end
     end
-    list[#list + 1] = gd.zeros(1)
+    loss_t[1] = w > 0 and loss * w or 0
+    mpi.allreduce(list, "sum")
+    loss = loss_t[1]
+    if user then
+      local r = user(dws, dbs, loss, it)
+      if r ~= nil then loss = r end
+    end
+    return loss
   end
-  return list
 end
 
 
 --
 -- train(net, X, Y, options): net:train's full-batch training, data-
 -- parallel over the ranks of MPI_COMM_WORLD. Takes net:train's options
--- (iterations, learning_rate, method, momentum, ..., on_progress,
--- on_snapshot) and returns the loss history as a 1-d tensor, the same
--- on every rank.
+-- (a reduce among them runs after the allreduce, on the sums) and
+-- returns what it returns, the loss history and the reason the run
+-- ended, the same on every rank.
 --
 function M.train(net, X, Y, options)
   local mpi = M.mpi()
   local o = options or {}
+  if not gd.istensor(X) then X = gd.tensor(X) end
+  if not gd.istensor(Y) then Y = gd.tensor(Y) end
   local m = X:size(2)
-  local step = step_options(o, m)
-  local first, count = M.share(m, mpi.rank(), mpi.size())
-  local Xr, Yr
-  if count > 0 then
-    Xr, Yr = X:narrow(2, first, count), Y:narrow(2, first, count)
-  end
+  local rank = mpi.rank()
+  local r = local_options(o, m, rank)
+  if o.resume ~= nil then check_resume(mpi, o.resume) end
+  local first, count = M.share(m, rank, mpi.size())
+  if m == 0 then return net:train(X, Y, r) end
   local w = count / m
-  local params = descents(net)
-  local iterations = o.iterations or 1000
-  local losses = gd.zeros(math.max(iterations, 0))
-  for it = 1, iterations do
-    local list = local_gradients(net, Xr, Yr, w)
-    mpi.allreduce(list, "sum")
-    local loss = list[#list][1]
-    if loss ~= loss or loss == math.huge or loss == -math.huge then
-      error(string.format("train: the loss is not finite at " ..
-                          "iteration %d", it), 2)
-    end
-    for k, p in ipairs(params) do
-      p[1]:step(list[k], step)
-      p[2]:copy(p[1])
-    end
-    losses[it] = loss
-    if o.on_progress and due(it, o.progress_every or 1) then
-      o.on_progress(it, loss)
-    end
-    if o.on_snapshot and due(it, o.snapshot_every or 1) then
-      o.on_snapshot(it, net)
-    end
-  end
-  return losses
+  if count == 0 then first, count = 1, 1 end
+  r.reduce = reducer(mpi, w, o.reduce)
+  return net:train(X:narrow(2, first, count), Y:narrow(2, first, count),
+                   r)
 end
 
 

@@ -428,8 +428,14 @@ doc("Network:train", "net:train(X, Y [, options])",
   .. "losses) atomically every checkpoint_every iterations and when it "
   .. "ends or is interrupted; resume = path continues such a run up to "
   .. "iterations in all, ending bit for bit as an uninterrupted run "
-  .. "would. A non-finite loss or gradient is an error naming the "
-  .. "iteration and the layer.",
+  .. "would. reduce = function(DEDWs, DEDbs, loss, iteration) is "
+  .. "called after each backward and before the update with lists of "
+  .. "views of the gradients, which it may change in place (the update "
+  .. "uses them), and the batch loss, which a number it returns "
+  .. "replaces; an error in it stops training with that error. "
+  .. "distributed = true shares the samples among the ranks of gdnn.mpi "
+  .. "(through such a reduce). A non-finite loss or gradient is an "
+  .. "error naming the iteration and the layer.",
   "local losses, why = net:train(X, Y, {iterations = 2000,\n"
   .. "  method = 'adam', learning_rate = 0.05,\n"
   .. "  checkpoint = 'run.ckpt', checkpoint_every = 100})")
