@@ -92,6 +92,18 @@ static inline double sigmoid1(double x) {
 }
 
 
+/* sigmoid1 without its branch, so that a loop of it vectorises: |x| is
+** held at 708, and the caller recomputes an element past it by
+** sigmoid1. */
+static inline double sigmoid_flat(double x) {
+  double ax = fabs(x), y = ax <= 708 ? -ax : -708, s, p, e, num;
+  p = exp_parts(y, &s);
+  e = s + s * p;
+  num = x >= 0 ? 1 : e;
+  return x != x ? x : num / (1 + e);
+}
+
+
 void gd_activation_tanh_fill(size_t n, double *o, ptrdiff_t so,
                              const double *x, ptrdiff_t sx) {
   size_t i;
@@ -106,9 +118,16 @@ void gd_activation_tanh_fill(size_t n, double *o, ptrdiff_t so,
 void gd_activation_sigmoid_fill(size_t n, double *o, ptrdiff_t so,
                                 const double *x, ptrdiff_t sx) {
   size_t i;
-  if (so == 1 && sx == 1)
-    for (i = 0; i < n; i++) o[i] = sigmoid1(x[i]);
-  else
+  double big = 0;
+  if (so == 1 && sx == 1) {
+    for (i = 0; i < n; i++) {
+      o[i] = sigmoid_flat(x[i]);
+      big = fabs(x[i]) > 708 ? 1.0 : big;
+    }
+    if (big != 0)
+      for (i = 0; i < n; i++)
+        if (fabs(x[i]) > 708) o[i] = sigmoid1(x[i]);
+  } else
     for (i = 0; i < n; i++)
       o[(ptrdiff_t)i * so] = sigmoid1(x[(ptrdiff_t)i * sx]);
 }

@@ -77,6 +77,45 @@ gd_status gd_loss_mse_jacobian_into(gd_jacobian *out, const gd_tensor *y,
 }
 
 
+/*
+** The loss and its gradient from one read of Y and Yhat: d = yhat - y
+** gives both d * d for the sum and d / m for dE/dYhat. Tensors that are
+** not row-major take the two separate passes.
+*/
+gd_status gd_loss_mse_with_jacobian_into(double *e, gd_jacobian *out,
+                                         const gd_tensor *y,
+                                         const gd_tensor *yhat,
+                                         gd_error *err) {
+  gd_error spare;
+  gd_tensor *g;
+  const double *py, *ph;
+  double *pg, sum = 0, inv;
+  size_t m, i, n;
+
+  if (err == NULL) err = &spare;
+  g = gd_jacobian_values(out);
+  if (g == NULL || out->nnum != 0 || !gd_tensor_same_shape(g, yhat) ||
+      !gd_tensor_is_contiguous(g) || !gd_tensor_is_contiguous(y) ||
+      !gd_tensor_is_contiguous(yhat) || y->ndim < 1 || y->ndim > 2 ||
+      !gd_tensor_same_shape(y, yhat))
+    return gd_loss_mse(e, y, yhat, err) ||
+           gd_loss_mse_jacobian_into(out, y, yhat, err) ? err->code : GD_OK;
+  if (check("mse", y, yhat, &m, err)) return err->code;
+  n = gd_tensor_numel(y);
+  py = gd_tensor_data(y);
+  ph = gd_tensor_data(yhat);
+  pg = gd_tensor_data(g);
+  inv = 1.0 / (double)m;
+  for (i = 0; i < n; i++) {
+    double d = ph[i] - py[i];
+    sum += d * d;
+    pg[i] = inv * ph[i] - inv * py[i];
+  }
+  *e = sum / (2.0 * (double)m);
+  return GD_OK;
+}
+
+
 /* (Yhat - Y) / m, since dE/dyhat[k, i] = (yhat[k, i] - y[k, i]) / m. */
 gd_status gd_loss_mse_jacobian(gd_jacobian **out, const gd_tensor *y,
                                const gd_tensor *yhat, gd_error *err) {
