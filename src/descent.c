@@ -14,6 +14,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -304,47 +305,123 @@ static gd_status check_gradient(const gd_descent *d, const gd_tensor *g,
 }
 
 
+/* Local options for the plain step's loops: GCC may vectorise them
+** (their buffers are declared not to overlap; see step_plain). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
+                     "no-tree-loop-distribute-patterns")
+#endif
+
+
+/* 1 when every one of the n elements of a is finite. An exponent field
+** of all ones (inf, NaN) carries into the sign bit when one unit of the
+** exponent is added; the bits are or-ed without a branch, so the loop
+** vectorises. */
+static int all_finite(const double *a, size_t n) {
+  const uint64_t expo = UINT64_C(0x7ff0000000000000);
+  uint64_t bad = 0, b;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    memcpy(&b, &a[i], sizeof b);
+    bad |= (b & expo) + (UINT64_C(1) << 52);
+  }
+  return (bad >> 63) == 0;
+}
+
+
+/* The plain rule over buffers that do not overlap: cur = g, v = mu v +
+** a g, u = v (or mu v + a g for Nesterov) and x += u. */
+static void plain_update(double *restrict x, double *restrict cur,
+                         double *restrict v, double *restrict u,
+                         const double *restrict g, size_t n, double a,
+                         double mu, int nesterov) {
+  size_t i;
+  if (nesterov)
+    for (i = 0; i < n; i++) {
+      double vi = mu * v[i] + a * g[i];
+      cur[i] = g[i];
+      v[i] = vi;
+      u[i] = mu * vi + a * g[i];
+      x[i] += u[i];
+    }
+  else
+    for (i = 0; i < n; i++) {
+      double vi = mu * v[i] + a * g[i];
+      cur[i] = g[i];
+      v[i] = vi;
+      u[i] = vi;
+      x[i] += vi;
+    }
+}
+
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+
+/* 1 when the n doubles at p and those at q share no byte. */
+static int apart(const double *p, const double *q, size_t n) {
+  uintptr_t a = (uintptr_t)p, b = (uintptr_t)q, len = n * sizeof *p;
+  return a + len <= b || b + len <= a;
+}
+
+
 /* Whether a step with options o can take the one-pass path: the plain
-** rule without clipping or noise, on a contiguous x and gradient. */
+** rule without clipping or noise, on a contiguous x and gradient that
+** share no memory with each other or with d's own buffers. */
 static int plain_step(const gd_descent *d, const gd_tensor *g,
                       const gd_descent_opts *o) {
-  return o->method == GD_DESCENT_GD && o->clip_value == 0.0 &&
-         o->clip_norm == 0.0 && o->noise_eta == 0.0 &&
-         (o->noise_interval == 0 || o->noise_scale == 0.0) &&
-         g != NULL && gd_tensor_same_shape(g, d->x) &&
-         gd_tensor_is_contiguous(g) && gd_tensor_is_contiguous(d->x);
+  const double *pg, *px;
+  size_t n;
+  if (o->method != GD_DESCENT_GD || o->clip_value != 0.0 ||
+      o->clip_norm != 0.0 || o->noise_eta != 0.0 ||
+      (o->noise_interval != 0 && o->noise_scale != 0.0) || g == NULL ||
+      !gd_tensor_same_shape(g, d->x) || !gd_tensor_is_contiguous(g) ||
+      !gd_tensor_is_contiguous(d->x))
+    return 0;
+  pg = gd_tensor_data(g);
+  px = gd_tensor_data(d->x);
+  n = gd_tensor_numel(d->x);
+  return apart(pg, px, n) &&
+         apart(pg, gd_tensor_data(d->gradient_previous), n) &&
+         apart(pg, gd_tensor_data(d->velocity), n) &&
+         apart(pg, gd_tensor_data(d->gradient_step), n) &&
+         apart(px, gd_tensor_data(d->gradient_previous), n) &&
+         apart(px, gd_tensor_data(d->gradient_current), n) &&
+         apart(px, gd_tensor_data(d->velocity), n) &&
+         apart(px, gd_tensor_data(d->gradient_step), n);
 }
 
 
 /*
-** The plain update in one pass over the gradient: the same values as
-** the general path (gradients shifted, velocity, step, x + step), with
-** the gradient checked for finiteness first so that an error changes
-** nothing. The scratch tensor work is left as it was.
+** The plain update: the same values as the general path (gradients
+** shifted, velocity, step, x + step) after one read-only finiteness
+** check, so that an error changes nothing. The shift swaps the two
+** gradient buffers, and one pass then writes the new gradient over the
+** older one with the velocity, the step and x. The scratch tensor work
+** is left as it was.
 */
 static gd_status step_plain(gd_descent *d, const gd_tensor *gradient,
                             const gd_descent_opts *o, gd_error *err) {
   const double *g = gd_tensor_data(gradient);
-  double *x = gd_tensor_data(d->x), *v = gd_tensor_data(d->velocity);
-  double *u = gd_tensor_data(d->gradient_step);
-  double *prev = gd_tensor_data(d->gradient_previous);
-  double *cur = gd_tensor_data(d->gradient_current);
   double a = (o->maximise ? 1.0 : -1.0) * o->learning_rate;
-  double mu = o->momentum;
-  int nesterov = o->nesterov != 0;
-  size_t i, n = gd_tensor_numel(d->x), bad = first_non_finite(g, n);
+  size_t n = gd_tensor_numel(d->x), bad;
+  gd_tensor *t;
 
-  if (bad < n)
+  if (!all_finite(g, n)) {
+    bad = first_non_finite(g, n);
     return fail(err, GD_ERR_NUMERIC, 2, STEP, "gradient element %zu is "
                 "%g", bad + 1, g[bad]);
-  for (i = 0; i < n; i++) {
-    double gi = g[i], vi = mu * v[i] + a * gi;
-    prev[i] = cur[i];
-    cur[i] = gi;
-    v[i] = vi;
-    u[i] = nesterov ? mu * vi + a * gi : vi;
-    x[i] += u[i];
   }
+  t = d->gradient_previous;
+  d->gradient_previous = d->gradient_current;
+  d->gradient_current = t;
+  plain_update(gd_tensor_data(d->x), gd_tensor_data(t),
+               gd_tensor_data(d->velocity),
+               gd_tensor_data(d->gradient_step), g, n, a, o->momentum,
+               o->nesterov != 0);
   d->steps++;
   return GD_OK;
 }
@@ -974,14 +1051,15 @@ static gd_status check_rows(const search *s, const rowlayout *l,
                             const gd_tensor *all, gd_status local,
                             gd_error *err) {
   char sa[GD_SHAPESTR_SIZE];
-  const double *row = gd_tensor_data(all);
+  const double *row;
   long r;
-  if (local != GD_OK) return local;
+  if (local != GD_OK) return local;    /* all may be NULL then */
   if (all->ndim != 2 || all->shape[0] != (size_t)s->p->nprocs ||
       all->shape[1] != l->len || !gd_tensor_is_contiguous(all))
     return fail(err, GD_ERR_SHAPE, 0, RUN, "gather gave rows of shape "
                 "%s, expected %ldx%zu", gd_tensor_shape_str(all, sa,
                 sizeof sa), s->p->nprocs, l->len);
+  row = gd_tensor_data(all);
   for (r = 0; r < s->p->nprocs; r++)
     if (row[(size_t)r * l->len + ROW_STATUS] != GD_OK)
       return fail(err, GD_ERR_ARG, 0, RUN, "the search failed in process "

@@ -73,6 +73,8 @@ typedef struct gd_descent_minimum {
   long restart;              /* the restart that found it, from 0 */
 } gd_descent_minimum;
 
+/* A step may swap the gradient_current and gradient_previous pointers
+** instead of copying: read them from the struct after each step. */
 typedef struct gd_descent {
   gd_tensor *x;                  /* the variable */
   gd_tensor *gradient_current;   /* the last gradient given to a step */
