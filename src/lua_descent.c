@@ -383,6 +383,7 @@ typedef struct tramp {
   lua_State *L;
   int f, g, cb;
   int mpi;                /* gdnn.mpi, for a distributed search */
+  int *reached;           /* set once the gather is called, or NULL */
   const gd_tensor *row;   /* what this process gathers */
   gd_tensor *gathered;    /* and what it got */
   const gd_tensor *x;     /* the point of the current call */
@@ -466,6 +467,7 @@ static int p_gather(lua_State *L) {
   lua_getfield(L, 2, "allgather");
   if (gd_tensor_view(&v, t->row, &err) != GD_OK) lgd_error(L, 0, &err);
   lgd_pushtensor(L, v);
+  if (t->reached) *t->reached = 1;     /* the others hear from us now */
   lua_call(L, 1, 1);                                       /* all */
   all = lgd_totensor(L, -1);
   if (all == NULL)
@@ -624,12 +626,14 @@ static void read_problem(lua_State *L, int arg, gd_descent_problem *p,
 
 
 /*
-** gd.gradient_descent_from_function(f, gradient, options): run the
-** search and return the best GradientDescent and its value. An error
+** search(f, gradient, options, reached): run the search of
+** gd.gradient_descent_from_function and return the best
+** GradientDescent and its value; reached, when a full userdata, is an
+** int set once the gather of a distributed search is called. An error
 ** raised in f, gradient or callback is raised again, unchanged, after
 ** the core has freed what it held.
 */
-static int descent_from_function(lua_State *L) {
+static int search(lua_State *L) {
   gd_descent_problem p;
   gd_descent_opts opts;
   gd_error err;
@@ -640,8 +644,9 @@ static int descent_from_function(lua_State *L) {
 
   luaL_checktype(L, 1, LUA_TFUNCTION);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
-  lua_settop(L, 3);
+  lua_settop(L, 4);
   memset(&t, 0, sizeof t);
+  t.reached = (int *)lua_touserdata(L, 4);
   t.L = L;
   t.f = 1;
   t.g = lua_isnil(L, 2) ? 0 : 2;
@@ -663,6 +668,52 @@ static int descent_from_function(lua_State *L) {
   o = (lgd_descent *)lua_touserdata(L, -1);
   lua_pushnumber(L, o->d->nminima ? o->d->minima[0].value : NAN);
   return 2;                                                /* ... o v */
+}
+
+
+/*
+** Tell the other ranks of a distributed search that this one failed
+** before its gather with the error on top of the stack (mpi.fail), so
+** that their gather raises it instead of waiting.
+*/
+static void tell_others(lua_State *L) {
+  int top = lua_gettop(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "gdnn.mpi");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TTABLE) {
+    lua_getfield(L, -1, "fail");                           /* e mpi fail */
+    lua_pushvalue(L, top);
+    lua_pcall(L, 1, 0, 0);
+  }
+  lua_settop(L, top);
+}
+
+
+/*
+** gd.gradient_descent_from_function(f, gradient, options): the search
+** above. With distributed = true it runs protected, and an error met
+** before this rank's gather (a bad option, memory) is passed on to the
+** other ranks first; one met in the gather or after it, they know of.
+*/
+static int descent_from_function(lua_State *L) {
+  int on = 0, *reached;
+  lua_settop(L, 3);
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    lua_getfield(L, 3, "distributed");
+    on = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  if (!on) return search(L);
+  reached = (int *)lua_newuserdatauv(L, sizeof *reached, 0);  /* flag */
+  *reached = 0;
+  lua_pushcfunction(L, search);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_pushvalue(L, 4);                  /* f g o flag search f g o flag */
+  if (lua_pcall(L, 4, 2, 0) == LUA_OK) return 2;
+  if (!*reached) tell_others(L);
+  return lua_error(L);
 }
 
 

@@ -1,7 +1,8 @@
 /*
 ** lua_io.c: gd.save and gd.load for tensors, GradientDescent objects
 ** and networks, gd.save_npy and gd.load_npy for NumPy's .npy files,
-** and gd._interrupt, which raises the core's stop flag as Ctrl-C would.
+** gd._interrupt, which raises the core's stop flag as Ctrl-C would, and
+** gd._interrupt_pending, which reads (and may take back) that flag.
 **
 ** Failures of the outside world (a missing, truncated or corrupted
 ** file, a full disk) return nil and a message; a wrong argument is a
@@ -178,6 +179,17 @@ static int l_interrupt(lua_State *L) {
 }
 
 
+/* gd._interrupt_pending(clear): whether a stop has been asked for and
+** not yet honoured; with clear true a pending request is also taken
+** back. gdnn.distributed agrees on stops across ranks with it. */
+static int l_interrupt_pending(lua_State *L) {
+  int on = gd_interrupt_pending();
+  if (on && lua_toboolean(L, 1)) gd_interrupt_clear();
+  lua_pushboolean(L, on);
+  return 1;
+}
+
+
 void lgd_open_io(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   lua_pushcfunction(L, l_save);
@@ -191,4 +203,6 @@ void lgd_open_io(lua_State *L, int idx) {
   lua_setfield(L, idx, "load");
   lua_pushcfunction(L, l_interrupt);
   lua_setfield(L, idx, "_interrupt");
+  lua_pushcfunction(L, l_interrupt_pending);
+  lua_setfield(L, idx, "_interrupt_pending");
 }

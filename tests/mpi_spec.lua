@@ -12,6 +12,21 @@ local have_mpi, mpi = pcall(require, "gdnn.mpi")
 local helpers = require "tests.helpers"
 local fails_with, flat = helpers.fails_with, helpers.flat
 
+-- Run fn on every rank under pcall; the call must fail on every rank,
+-- with an error containing own on rank r, and others (a string or a
+-- list of them) elsewhere.
+local function fails_apart(r, own, others, fn, ...)
+  local ok, msg = pcall(fn, ...)
+  assert.is_false(ok, "expected an error on every rank")
+  local texts = mpi.rank() == r and {own} or others
+  if type(texts) == "string" then texts = {texts} end
+  for _, text in ipairs(texts) do
+    assert(tostring(msg):find(text, 1, true),
+           "expected an error containing: " .. text .. "\ngot: " ..
+           tostring(msg))
+  end
+end
+
 -- Every element of tensor t equal to v.
 local function all_equal(t, v)
   for _, e in ipairs(flat(t)) do assert.are.equal(v, e) end
@@ -199,6 +214,75 @@ describe("gdnn.mpi", function()
                  rank == 1 and mpi.barrier or mpi.allreduce, t)
     end)
 
+    it("raises a failure of one rank in the others' collective",
+       function()
+      local t = gd.ones(2)
+      if rank == 1 then
+        assert.is_true(mpi.fail("broken on rank 1"))
+      else
+        fails_with("allreduce: rank 1 failed: broken on rank 1",
+                   mpi.allreduce, t)
+      end
+      if rank == last then
+        assert.is_true(mpi.fail({}))    -- any value, as tostring shows it
+      else
+        fails_with("barrier: rank " .. last .. " failed: table: ",
+                   mpi.barrier)
+      end
+    end)
+
+    it("names the first of several ranks that failed", function()
+      if rank == 0 then
+        fails_with("broadcast: rank 1 failed: one", mpi.broadcast,
+                   gd.zeros(1))
+      else
+        mpi.fail(rank == 1 and "one" or "two")
+      end
+    end)
+
+    it("turns a bad argument on one rank into an error on all",
+       function()
+      local bad = "bad argument #1 to 'allreduce' (tensor expected, " ..
+                  "got string)"
+      fails_apart(1, bad, "allreduce: rank 1 failed: " .. bad,
+                  mpi.allreduce, rank == 1 and "x" or gd.zeros(2))
+      bad = "bad argument #2 to 'allreduce' (invalid option 'avg')"
+      fails_apart(last, bad, "allreduce: rank " .. last .. " failed: " ..
+                  bad, mpi.allreduce, gd.zeros(2),
+                  rank == last and "avg" or "sum")
+      bad = "bad argument #2 to 'gather' (integer expected, got table)"
+      fails_apart(1, bad, "gather: rank 1 failed: " .. bad, mpi.gather,
+                  gd.zeros(2), rank == 1 and {} or 0)
+      bad = "bad argument #1 to 'broadcast' (element 2 has been closed)"
+      local closed = gd.zeros(1)
+      getmetatable(closed).__close(closed)
+      fails_apart(1, bad, "broadcast: rank 1 failed: " .. bad,
+                  mpi.broadcast, {gd.zeros(1), rank == 1 and closed or
+                                  gd.zeros(1)})
+    end)
+
+    it("fails on every rank when one cannot allocate a result",
+       function()
+      local t = gd.ones(3)
+      if rank == 1 then gd._fail_allocations(0) end
+      local ok, msg = pcall(mpi.allgather, t)
+      if rank == 1 then gd._fail_allocations() end
+      assert.is_false(ok)
+      if rank ~= 1 then
+        assert.is_truthy(tostring(msg):find("allgather: rank 1 failed: " ..
+                                            "allgather: ", 1, true))
+      end
+    end)
+
+    it("passes on in silence an error that every rank raised",
+       function()
+      local ok, msg = pcall(mpi.allreduce, gd.zeros(rank == 1 and 3 or 2))
+      assert.is_false(ok)
+      assert.is_false(mpi.fail(msg))
+      local t = mpi.allreduce(gd.ones(1))
+      all_equal(t, size)
+    end)
+
     it("still works after a mismatch", function()
       local t = gd.ones(3)
       mpi.allreduce(t)
@@ -361,6 +445,78 @@ describe("gdnn.distributed", function()
     if rank ~= 0 then os.remove(path) end
   end)
 
+  if size > 1 then
+    it("fails on every rank when a hook fails on one", function()
+      local X, Y, net = problem(9, 18)
+      local other = "rank 1 failed: hook fails on rank 1"
+      for _, hook in ipairs{"on_progress", "on_snapshot", "reduce"} do
+        local function boom(...)
+          local it = select(hook == "reduce" and 4 or 1, ...)
+          if rank == 1 and it == 3 then error("hook fails on rank 1", 0) end
+        end
+        fails_apart(1, "hook fails on rank 1", other, distributed.train,
+                    net(), X, Y, {iterations = 6, [hook] = boom})
+      end
+    end)
+
+    it("fails on every rank when one gets a bad argument", function()
+      local X, Y, net = problem(9, 19)
+      fails_apart(last, "train: option iterations must be",
+                  {"rank " .. last .. " failed: ",
+                   "train: option iterations must be"},
+                  distributed.train, net(), X, Y,
+                  {iterations = rank == last and -1 or 5})
+      fails_apart(1, "tensor", "rank 1 failed: ", distributed.train, net(),
+                  rank == 1 and "X" or X, Y, {iterations = 5})
+    end)
+
+    it("fails on every rank when rank 0 cannot write the checkpoint",
+       function()
+      local X, Y, net = problem(9, 20)
+      local path = "/nonexistent/gdnn-mpi-spec.ckpt"
+      for _, every in ipairs{2, 0} do     -- in the run, then at its end
+        fails_apart(0, path, "rank 0 failed: ", distributed.train, net(),
+                    X, Y, {iterations = 5, checkpoint = path,
+                           checkpoint_every = every})
+      end
+    end)
+  end
+
+  it("stops every rank after the same iteration when one is interrupted",
+     function()
+    local X, Y, net = problem(10, 21)
+    for _, who in ipairs{0, last} do
+      local n = net()
+      local losses, why = distributed.train(n, X, Y, {
+        iterations = 50, learning_rate = 0.3,
+        on_progress = function(it)
+          if rank == who and it == 4 then gd._interrupt() end
+        end})
+      assert.are.equal("interrupted", why)
+      assert.are.equal(4, losses:size(1))
+      for l = 1, #n.weights do
+        local all = mpi.allgather(n.weights[l])
+        for r = 2, size do assert.is_true(all[r] == all[1]) end
+      end
+    end
+  end)
+
+  it("stops at the first iteration that any rank asked to stop at",
+     function()
+    local X, Y, net = problem(10, 22)
+    if rank == last then gd._interrupt() end    -- pending before the run
+    local losses, why = distributed.train(net(), X, Y, {iterations = 9})
+    assert.are.equal("interrupted", why)
+    assert.are.equal(1, losses:size(1))
+    losses, why = distributed.train(net(), X, Y, {
+      iterations = 9,
+      on_snapshot = function(it) if it == 6 - rank then gd._interrupt() end
+      end, snapshot_every = 1})
+    assert.are.equal("interrupted", why)
+    assert.are.equal(6 - last, losses:size(1))
+    assert.is_false(gd._interrupt_pending())
+  end)
+
   it("rejects mini-batches and unknown options", function()
     local X, Y, net = problem(8, 9)
     fails_with("distributed training takes the full batch, got " ..
@@ -453,6 +609,34 @@ describe("gradient_descent_from_function with distributed = true", function()
   end)
 
   if size > 1 then
+    it("fails on every rank when one has a bad option", function()
+      local o = {lower = {-1, -1}, upper = {1, 1}, restarts = 2 * size,
+                 seed = 3, distributed = true,
+                 max_iterations = rank == 1 and "many" or 5}
+      fails_apart(1, "max_iterations", "allgather: rank 1 failed: ",
+                  gd.gradient_descent_from_function, rastrigin,
+                  rastrigin_gradient, o)
+    end)
+
+    it("fails on every rank when one runs out of memory in its " ..
+       "last restart", function()
+      local o = {lower = {-1, -1}, upper = {1, 1}, restarts = 2 * size,
+                 seed = 3, max_iterations = 5, distributed = true}
+      local calls = 0
+      o.callback = function()
+        calls = calls + 1
+        if rank == 1 and calls == 6 then gd._fail_allocations(0) end
+      end
+      local ok, msg = pcall(gd.gradient_descent_from_function, rastrigin,
+                            rastrigin_gradient, o)
+      gd._fail_allocations()
+      assert.is_false(ok)
+      if rank ~= 1 then
+        assert.is_truthy(tostring(msg):find("allgather: rank 1 failed: ",
+                                            1, true))
+      end
+    end)
+
     it("fails on every rank when f fails on one", function()
       local function f(x)
         if rank == 1 then error("f fails on rank 1") end

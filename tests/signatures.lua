@@ -50,6 +50,7 @@ M.functions = {
   {"seed", {"int"}, function() return {1} end},
   {"_fail_allocations", {"int?"}, function() return {} end},
   {"_interrupt", {}, function() return {} end},
+  {"_interrupt_pending", {"any?"}, function() return {} end},
   {"einsum", {"str", "tensor"}, function() return {"ij->ji", m23()} end},
   {"einsum_into", {"tensor!", "str", "tensor"},
    function() return {gd.zeros(3, 2), "ij->ji", m23()} end},

@@ -7,13 +7,19 @@
 -- training loop makes the same update everywhere: the weights stay
 -- identical on every rank and match full-batch training on one process.
 --
+-- A rank that fails alone (a hook, an option or a checkpoint write
+-- that fails there only) tells the others through mpi.fail, so that
+-- every rank raises an error naming it; a stop asked for on some ranks
+-- only (Ctrl-C, gd._interrupt()) is agreed on at the end of each
+-- iteration, so that every rank stops after the same one.
+--
 -- Limits: full-batch training only (no batch_size below the sample
 -- count); the noise options draw from gdnn's own generator, which is the
 -- same on every rank only when every rank seeded it alike; the hooks
 -- (on_progress, on_snapshot, reduce) run on every rank with the global
--- loss; only rank 0 writes the checkpoint, and a write that fails before
--- the last iteration stops rank 0 alone and leaves the others waiting;
--- gd._interrupt() stops a run only when called on every rank.
+-- loss; only rank 0 writes the checkpoint; a Ctrl-C landing between the
+-- agreement and the core's own look at the flag stops one rank alone,
+-- which is then an error on every rank rather than an agreed stop.
 
 local gd = require "gdnn"
 
@@ -118,16 +124,40 @@ local function reducer(mpi, w, user)
 end
 
 
---
--- train(net, X, Y, options): net:train's full-batch training, data-
--- parallel over the ranks of MPI_COMM_WORLD. Takes net:train's options
--- (a reduce among them runs after the allreduce, on the sums) and
--- returns what it returns, the loss history and the reason the run
--- ended, the same on every rank.
---
-function M.train(net, X, Y, options)
-  local mpi = M.mpi()
-  local o = options or {}
+-- A whole number option of o at least 0, as net:train reads it.
+local function count_option(o, name, default)
+  local v = o[name]
+  if v == nil then return default end
+  if math.type(v) == nil or v < 0 or v ~= math.floor(v) then
+    error("train: option " .. name .. " must be a whole number >= 0", 0)
+  end
+  return v
+end
+
+
+-- The snapshot hook of every iteration: the user's on_snapshot at its
+-- own period, then the agreement on stopping: each rank takes back its
+-- own pending stop request and, when any rank had one, every rank asks
+-- for one, which the core honours at the end of this iteration.
+local function stopper(mpi, o, state)
+  local user, every = o.on_snapshot, count_option(o, "snapshot_every", 1)
+  if user ~= nil and type(user) ~= "function" then
+    error("train: option on_snapshot must be a function", 0)
+  end
+  return function(it, net)
+    if user and every > 0 and it % every == 0 then user(it, net) end
+    local mine = gd._interrupt_pending(true) and 1 or 0
+    if mpi.allreduce(mine, "max") > 0 then
+      state.stopped = it
+      gd._interrupt()
+    end
+  end
+end
+
+
+-- train on one rank, with the hooks that keep the ranks in step; the
+-- loss history, the reason, and the iteration of an agreed stop.
+local function run(mpi, net, X, Y, o)
   if not gd.istensor(X) then X = gd.tensor(X) end
   if not gd.istensor(Y) then Y = gd.tensor(Y) end
   local m = X:size(2)
@@ -138,9 +168,37 @@ function M.train(net, X, Y, options)
   if m == 0 then return net:train(X, Y, r) end
   local w = count / m
   if count == 0 then first, count = 1, 1 end
+  local state = {}
   r.reduce = reducer(mpi, w, o.reduce)
-  return net:train(X:narrow(2, first, count), Y:narrow(2, first, count),
-                   r)
+  r.on_snapshot, r.snapshot_every = stopper(mpi, o, state), 1
+  local losses, why = net:train(X:narrow(2, first, count),
+                                Y:narrow(2, first, count), r)
+  if why == "interrupted" and not state.stopped then
+    error(string.format("train: rank %d alone was interrupted, after " ..
+                        "iteration %d", rank, losses:size(1)), 0)
+  end
+  return losses, why
+end
+
+
+--
+-- train(net, X, Y, options): net:train's full-batch training, data-
+-- parallel over the ranks of MPI_COMM_WORLD. Takes net:train's options
+-- (a reduce among them runs after the allreduce, on the sums) and
+-- returns what it returns, the loss history and the reason the run
+-- ended, the same on every rank. An error on one rank alone is passed
+-- to the others (mpi.fail) and raised on every rank; a final barrier
+-- catches one met by rank 0 writing the last checkpoint.
+--
+function M.train(net, X, Y, options)
+  local mpi = M.mpi()
+  local ok, losses, why = pcall(run, mpi, net, X, Y, options or {})
+  if not ok then
+    mpi.fail(losses)
+    error(losses, 0)
+  end
+  mpi.barrier()
+  return losses, why
 end
 
 
