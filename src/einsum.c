@@ -305,8 +305,32 @@ static gd_status new_temp(builder *B, ei_term *t, const unsigned char *lab,
 }
 
 
+/* A loop with nothing summed runs its innermost output dim as one row.
+** When that dim is short and another is at least four times longer
+** (e.g. 6 per sample against 100 samples), the longer one becomes the
+** row: fewer rows pay the odometer, at the price of strided access. */
+static void long_rows(loopspec *l) {
+  int last = l->no - 1, best = last, d, j;
+  if (l->no < 2 || l->n[last] >= 8) return;
+  for (d = 0; d < last; d++)
+    if (l->n[d] > l->n[best]) best = d;
+  if (best == last || l->n[best] < 4 * l->n[last]) return;
+  for (j = 0; j < 3; j++) {
+    ptrdiff_t t = l->s[j][best];
+    l->s[j][best] = l->s[j][last];
+    l->s[j][last] = t;
+  }
+  {
+    size_t t = l->n[best];
+    l->n[best] = l->n[last];
+    l->n[last] = t;
+  }
+}
+
+
 /* Add a loop step o[keep] = sum over the rest of a[...] * b[...] (b may
-** be NULL); output dims run in o's stride order, summed dims in a's. */
+** be NULL); output dims run in o's stride order (but see long_rows),
+** summed dims in a's. */
 static gd_status add_loop(builder *B, const ei_term *a, const ei_term *b,
                           const ei_term *o, uint64_t keep) {
   unsigned char lab[MAXL];
@@ -333,6 +357,7 @@ static gd_status add_loop(builder *B, const ei_term *a, const ei_term *b,
     l->s[2][i] = i < l->no ? o->st[lb] : 0;
   }
   for (j = n; j < MAXL; j++) l->n[j] = 1;
+  if (l->ns == 0) long_rows(l);
   return GD_OK;
 }
 

@@ -187,6 +187,37 @@ describe("gdnn.einsum", function()
     end
   end)
 
+  it("runs a short innermost output dimension along a long outer one", function()
+    -- nothing is summed: the loop takes the long dimension as its row
+    math.randomseed(99)
+    local function rnd(n)
+      local d = {}
+      for i = 1, n do d[i] = math.random() end
+      return d
+    end
+    for _, case in ipairs{
+      {"ab,ab->ab", {{40, 3}, {40, 3}}},
+      {"ab,ac->abc", {{40, 3}, {40, 2}}},
+      {"ab->ab", {{50, 2}}},
+      {"i,j,k->ijk", {{60}, {2}, {3}}},
+    } do
+      local subs, shapes = case[1], case[2]
+      local terms, out = {}, subs:match("->(.*)$")
+      for t in subs:match("^(.-)%->"):gmatch("[^,]+") do terms[#terms + 1] = t end
+      local ops, tensors = {}, {}
+      for k, sh in ipairs(shapes) do
+        local n = 1
+        for _, v in ipairs(sh) do n = n * v end
+        ops[k] = {shape = sh, data = rnd(n)}
+        tensors[k] = make(sh, ops[k].data)
+      end
+      local want, wshape = loop_einsum(terms, out, ops)
+      local r = gd.einsum(subs, table.unpack(tensors))
+      assert.are.same(wshape, shape_of(r))
+      assert_values(want, flat(r))
+    end
+  end)
+
   it("reads transposed, narrowed and expanded views without copies", function()
     math.randomseed(99)
     local function rnd(...)
