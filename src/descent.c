@@ -314,22 +314,6 @@ static gd_status check_gradient(const gd_descent *d, const gd_tensor *g,
 #endif
 
 
-/* 1 when every one of the n elements of a is finite. An exponent field
-** of all ones (inf, NaN) carries into the sign bit when one unit of the
-** exponent is added; the bits are or-ed without a branch, so the loop
-** vectorises. */
-static int all_finite(const double *a, size_t n) {
-  const uint64_t expo = UINT64_C(0x7ff0000000000000);
-  uint64_t bad = 0, b;
-  size_t i;
-  for (i = 0; i < n; i++) {
-    memcpy(&b, &a[i], sizeof b);
-    bad |= (b & expo) + (UINT64_C(1) << 52);
-  }
-  return (bad >> 63) == 0;
-}
-
-
 /* The plain rule over buffers that do not overlap: cur = g, v = mu v +
 ** a g, u = v (or mu v + a g for Nesterov) and x += u. */
 static void plain_update(double *restrict x, double *restrict cur,
@@ -410,7 +394,7 @@ static gd_status step_plain(gd_descent *d, const gd_tensor *gradient,
   size_t n = gd_tensor_numel(d->x), bad;
   gd_tensor *t;
 
-  if (!all_finite(g, n)) {
+  if (!gd_tensor_all_finite(gradient)) {
     bad = first_non_finite(g, n);
     return fail(err, GD_ERR_NUMERIC, 2, STEP, "gradient element %zu is "
                 "%g", bad + 1, g[bad]);

@@ -949,61 +949,17 @@ static gd_status check_train(const gd_network *net, const gd_tensor *x,
 }
 
 
-/* Local options for the flat finiteness loop: GCC may vectorise it. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
-#endif
-
-
-/* 1 when every one of the n elements of a is finite: an exponent of all
-** ones (inf, NaN) carries into the sign bit when one unit of exponent is
-** added, and the bits are or-ed without a branch so the loop
-** vectorises. */
-static int flat_finite(const double *a, size_t n) {
-  const uint64_t expo = UINT64_C(0x7ff0000000000000);
-  uint64_t bad = 0, b;
-  size_t i;
-  for (i = 0; i < n; i++) {
-    memcpy(&b, &a[i], sizeof b);
-    bad |= (b & expo) + (UINT64_C(1) << 52);
-  }
-  return (bad >> 63) == 0;
-}
-
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
-
-
-/* 1 when every element of the 2-d tensor t is finite; contiguous
-** tensors (the gradients always are) take the flat loop. */
-static int all_finite(const gd_tensor *t) {
-  const double *p = gd_tensor_data(t);
-  size_t i, j;
-  if (gd_tensor_is_contiguous(t))
-    return flat_finite(p, gd_tensor_numel(t));
-  for (i = 0; i < t->shape[0]; i++)
-    for (j = 0; j < t->shape[1]; j++)
-      if (!isfinite(p[(ptrdiff_t)i * t->strides[0] +
-                      (ptrdiff_t)j * t->strides[1]]))
-        return 0;
-  return 1;
-}
-
-
 /* GD_ERR_NUMERIC naming the first layer (1-based) whose dE/dW or dE/db
 ** holds a NaN or an infinity. */
 static gd_status check_gradients(const gd_network *net, long it,
                                  gd_error *err) {
   int l;
   for (l = 0; l < net->depth; l++) {
-    if (!all_finite(gd_network_dedw(net, l)))
+    if (!gd_tensor_all_finite(gd_network_dedw(net, l)))
       return gd_error_set(err, GD_ERR_NUMERIC, 0, "train: the gradient "
                           "of W of layer %d is not finite at iteration "
                           "%ld", l + 1, it);
-    if (!all_finite(gd_network_dedb(net, l)))
+    if (!gd_tensor_all_finite(gd_network_dedb(net, l)))
       return gd_error_set(err, GD_ERR_NUMERIC, 0, "train: the gradient "
                           "of b of layer %d is not finite at iteration "
                           "%ld", l + 1, it);

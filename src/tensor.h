@@ -249,6 +249,8 @@ gd_status gd_tensor_matmul_into(gd_tensor *out, const gd_tensor *a,
 
 /* 1 when a and b have the same shape and equal elements. */
 int gd_tensor_equal(const gd_tensor *a, const gd_tensor *b);
+/* 1 when no element of t is a NaN or an infinity (vectorised). */
+int gd_tensor_all_finite(const gd_tensor *t);
 
 typedef struct gd_format_opts {
   int precision;     /* digits after the point (default 4) */
