@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "activation.h"
+#include "vector.h"
 
 
 /* ---- the element kernels ------------------------------------------- */
@@ -104,6 +105,7 @@ static inline double sigmoid_flat(double x) {
 }
 
 
+GD_CLONES
 void gd_activation_tanh_fill(size_t n, double *o, ptrdiff_t so,
                              const double *x, ptrdiff_t sx) {
   size_t i;
@@ -115,6 +117,7 @@ void gd_activation_tanh_fill(size_t n, double *o, ptrdiff_t so,
 }
 
 
+GD_CLONES
 void gd_activation_sigmoid_fill(size_t n, double *o, ptrdiff_t so,
                                 const double *x, ptrdiff_t sx) {
   size_t i;
@@ -186,6 +189,7 @@ static gd_status elementwise(gd_jacobian **out, const gd_tensor *z,
 /* The derivatives of the built-ins as flat loops over contiguous
 ** buffers, so that a training step calls no function per element. 0
 ** for a function without one. */
+GD_CLONES
 static int fill_builtin(double *d, const double *z, const double *a,
                         size_t n, elem_fn g);
 
@@ -249,6 +253,14 @@ static double d2tanh(double z, double a) {
 }
 
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
+                     "no-trapping-math")
+#endif
+
+
+GD_CLONES
 static int fill_builtin(double *d, const double *z, const double *a,
                         size_t n, elem_fn g) {
   size_t i;
@@ -264,6 +276,11 @@ static int fill_builtin(double *d, const double *z, const double *a,
     return 0;
   return 1;
 }
+
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 
 static gd_status identity_f(const gd_activation *act, gd_tensor *a,

@@ -21,6 +21,7 @@
 #include <cblas.h>
 
 #include "einsum_int.h"
+#include "vector.h"
 
 #define MAXL EI_MAXL
 #define MAXSLOTS (6 * EI_MAXOPS + 4)
@@ -95,6 +96,71 @@ static int odo_next(const size_t *n, const ptrdiff_t (*s)[MAXL], int lo,
 }
 
 
+/* Local options for the flat loops below: GCC may vectorise them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
+
+/* Sums of n contiguous values, or of n contiguous products, in eight
+** interleaved partial sums added pairwise at the end: eight independent
+** additions in flight instead of one chain, in a fixed order, so the
+** result does not depend on the machine. */
+#define LANES 8
+
+GD_CLONES
+static double flat_sum(const double *a, size_t n) {
+  double acc[LANES] = {0};
+  size_t k, j, n8 = n - n % LANES;
+  for (k = 0; k < n8; k += LANES)
+    for (j = 0; j < LANES; j++) acc[j] += a[k + j];
+  for (j = 0; k < n; k++, j++) acc[j] += a[k];
+  for (j = LANES / 2; j > 0; j /= 2)
+    for (k = 0; k < j; k++) acc[k] += acc[k + j];
+  return acc[0];
+}
+
+
+GD_CLONES
+static double flat_dot(const double *a, const double *b, size_t n) {
+  double acc[LANES] = {0};
+  size_t k, j, n8 = n - n % LANES;
+  for (k = 0; k < n8; k += LANES)
+    for (j = 0; j < LANES; j++) acc[j] += a[k + j] * b[k + j];
+  for (j = 0; k < n; k++, j++) acc[j] += a[k] * b[k];
+  for (j = LANES / 2; j > 0; j /= 2)
+    for (k = 0; k < j; k++) acc[k] += acc[k + j];
+  return acc[0];
+}
+
+
+/* A contiguous row of products where one operand is contiguous too and
+** the other contiguous or constant along it: flat loops. 0 when the
+** strides are anything else. */
+GD_CLONES
+static int flat_row(double *po, const double *pa, ptrdiff_t sa,
+                    const double *pb, ptrdiff_t sb, size_t n) {
+  size_t k;
+  if (sa == 0 && sb == 1) return flat_row(po, pb, sb, pa, sa, n);
+  if (sa != 1) return 0;
+  if (sb == 1) {
+    for (k = 0; k < n; k++) po[k] = pa[k] * pb[k];
+  } else if (sb == 0) {
+    double c = *pb;
+    for (k = 0; k < n; k++) po[k] = pa[k] * c;
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+
 /* Sum over the summed dims of l, starting at offsets a0 and b0. */
 static double inner_sum(const loopspec *l, const double *a,
                         const double *b, ptrdiff_t a0, ptrdiff_t b0) {
@@ -113,34 +179,17 @@ static double inner_sum(const loopspec *l, const double *a,
     const double *pa = a + off[0];
     if (l->nin == 2) {
       const double *pb = b + off[1];
-      for (k = 0; k < n; k++) acc += pa[k * sa] * pb[k * sb];
+      if (sa == 1 && sb == 1)
+        acc += flat_dot(pa, pb, n);
+      else
+        for (k = 0; k < n; k++) acc += pa[k * sa] * pb[k * sb];
     } else if (sa == 1) {
-      for (k = 0; k < n; k++) acc += pa[k];
+      acc += flat_sum(pa, n);
     } else {
       for (k = 0; k < n; k++) acc += pa[k * sa];
     }
   } while (odo_next(l->n, l->s, l->no, last, idx, off));
   return acc;
-}
-
-
-/* A contiguous row of products where one operand is contiguous too and
-** the other contiguous or constant along it: flat loops. 0 when the
-** strides are anything else. */
-static int flat_row(double *po, const double *pa, ptrdiff_t sa,
-                    const double *pb, ptrdiff_t sb, size_t n) {
-  size_t k;
-  if (sa == 0 && sb == 1) return flat_row(po, pb, sb, pa, sa, n);
-  if (sa != 1) return 0;
-  if (sb == 1) {
-    for (k = 0; k < n; k++) po[k] = pa[k] * pb[k];
-  } else if (sb == 0) {
-    double c = *pb;
-    for (k = 0; k < n; k++) po[k] = pa[k] * c;
-  } else {
-    return 0;
-  }
-  return 1;
 }
 
 

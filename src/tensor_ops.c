@@ -17,6 +17,7 @@
 
 #include "activation.h"
 #include "tensor.h"
+#include "vector.h"
 
 #define MAXOPS 3
 
@@ -1148,6 +1149,7 @@ int gd_tensor_equal(const gd_tensor *a, const gd_tensor *b) {
 ** all ones carries into the sign bit when one unit of exponent is
 ** added; the bits are or-ed without a branch, so a unit-stride row
 ** vectorises. */
+GD_CLONES
 static void row_finite(size_t n, double *const *p, const ptrdiff_t *s,
                        void *ctx) {
   const uint64_t expo = UINT64_C(0x7ff0000000000000);
