@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "descent.h"
+#include "vector.h"
 #include "interrupt.h"
 
 
@@ -316,6 +317,7 @@ static gd_status check_gradient(const gd_descent *d, const gd_tensor *g,
 
 /* The plain rule over buffers that do not overlap: cur = g, v = mu v +
 ** a g, u = v (or mu v + a g for Nesterov) and x += u. */
+GD_CLONES
 static void plain_update(double *restrict x, double *restrict cur,
                          double *restrict v, double *restrict u,
                          const double *restrict g, size_t n, double a,
@@ -335,6 +337,30 @@ static void plain_update(double *restrict x, double *restrict cur,
       cur[i] = g[i];
       v[i] = vi;
       u[i] = vi;
+      x[i] += vi;
+    }
+}
+
+
+/* The lean plain rule: v = mu v + a g (with momentum) and x += v, or
+** the Nesterov step mu v + a g; without momentum x += a g. */
+GD_CLONES
+static void lean_update(double *restrict x, double *restrict v,
+                        const double *restrict g, size_t n, double a,
+                        double mu, int nesterov) {
+  size_t i;
+  if (mu == 0.0)
+    for (i = 0; i < n; i++) x[i] += a * g[i];
+  else if (nesterov)
+    for (i = 0; i < n; i++) {
+      double vi = mu * v[i] + a * g[i];
+      v[i] = vi;
+      x[i] += mu * vi + a * g[i];
+    }
+  else
+    for (i = 0; i < n; i++) {
+      double vi = mu * v[i] + a * g[i];
+      v[i] = vi;
       x[i] += vi;
     }
 }
@@ -394,6 +420,12 @@ static gd_status step_plain(gd_descent *d, const gd_tensor *gradient,
   size_t n = gd_tensor_numel(d->x), bad;
   gd_tensor *t;
 
+  if (d->lean) {
+    lean_update(gd_tensor_data(d->x), gd_tensor_data(d->velocity), g, n,
+                a, o->momentum, o->nesterov != 0);
+    d->steps++;
+    return GD_OK;
+  }
   if (!gd_tensor_all_finite(gradient)) {
     bad = first_non_finite(g, n);
     return fail(err, GD_ERR_NUMERIC, 2, STEP, "gradient element %zu is "
@@ -419,7 +451,7 @@ static gd_status take_gradient(gd_descent *d, const gd_tensor *g,
   gd_status st = check_gradient(d, g, err);
   if (st != GD_OK) return st;
   st = gd_tensor_copy_into(d->work, g, err);
-  if (st != GD_OK) return st;
+  if (st != GD_OK || d->lean) return st;
   bad = first_non_finite(gd_tensor_data(d->work), n);
   if (bad < n)
     return fail(err, GD_ERR_NUMERIC, 2, STEP,
@@ -476,9 +508,11 @@ gd_status gd_descent_step(gd_descent *d, const gd_tensor *gradient,
   u = gd_tensor_data(d->gradient_step);
   rng = o->rng ? o->rng : &d->rng;
   sign = o->maximise ? 1.0 : -1.0;
-  memcpy(gd_tensor_data(d->gradient_previous),
-         gd_tensor_data(d->gradient_current), n * sizeof *w);
-  memcpy(gd_tensor_data(d->gradient_current), w, n * sizeof *w);
+  if (!d->lean) {
+    memcpy(gd_tensor_data(d->gradient_previous),
+           gd_tensor_data(d->gradient_current), n * sizeof *w);
+    memcpy(gd_tensor_data(d->gradient_current), w, n * sizeof *w);
+  }
 
   clip(w, n, o->clip_value, o->clip_norm);
   if (o->noise_eta > 0.0)

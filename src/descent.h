@@ -88,7 +88,18 @@ typedef struct gd_descent {
   gd_rng rng;                    /* noise, when opts->rng is NULL */
   gd_descent_minimum *minima;    /* best first after a from_function */
   size_t nminima, capminima;
+  int lean;                      /* see below; 0 from gd_descent_new */
 } gd_descent;
+
+/*
+** A lean gd_descent serves an owner that holds the gradient itself and
+** checks it before every step (net:train's optimisers are lean): its
+** steps do not check the gradient for NaN and infinity, nor keep
+** gradient_current, gradient_previous and (for the plain rule without
+** clipping or noise) gradient_step, which stay as they were; the plain
+** rule keeps its velocity only while momentum is on. A plain step is
+** then one pass over x, the gradient and (with momentum) the velocity.
+*/
 
 /* The default options (see gd_descent_opts). */
 void gd_descent_opts_default(gd_descent_opts *o);

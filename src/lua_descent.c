@@ -150,43 +150,6 @@ static int descent_new(lua_State *L) {
 /* ---- options ------------------------------------------------------ */
 
 
-/* Raise "bad argument #arg (unknown option 'k'; valid options are
-** a, b, ...)" for the key on top of the stack. */
-static int unknown_option(lua_State *L, int arg, const char *const *names) {
-  luaL_Buffer b;
-  int i;
-  if (lua_type(L, -2) == LUA_TSTRING)
-    lua_pushfstring(L, "unknown option '%s'; valid options are ",
-                    lua_tostring(L, -2));                   /* k v h */
-  else
-    lua_pushfstring(L, "unknown option of type %s; valid options are ",
-                    luaL_typename(L, -2));
-  luaL_buffinit(L, &b);
-  for (i = 0; names[i] != NULL; i++) {
-    if (i > 0) luaL_addstring(&b, ", ");
-    luaL_addstring(&b, names[i]);
-  }
-  luaL_pushresult(&b);                                      /* k v h l */
-  lua_concat(L, 2);                                         /* k v msg */
-  return luaL_argerror(L, arg, lua_tostring(L, -1));
-}
-
-
-/* Check that every key of the options table at arg is in names. */
-static void check_names(lua_State *L, int arg, const char *const *names) {
-  int i, found;
-  lua_pushnil(L);
-  while (lua_next(L, arg) != 0) {                           /* k v */
-    found = 0;
-    if (lua_type(L, -2) == LUA_TSTRING)
-      for (i = 0; names[i] != NULL && !found; i++)
-        found = strcmp(lua_tostring(L, -2), names[i]) == 0;
-    if (!found) unknown_option(L, arg, names);
-    lua_pop(L, 1);                                          /* k */
-  }
-}
-
-
 /* Push option name of the table at arg; 0 when it is absent. */
 static int getoption(lua_State *L, int arg, const char *name) {
   if (lua_getfield(L, arg, name) != LUA_TNIL) return 1;    /* v */
@@ -241,7 +204,7 @@ static void read_step_opts(lua_State *L, int arg, const char *const *names,
   gd_descent_opts_default(o);
   if (lua_isnoneornil(L, arg)) return;
   luaL_checktype(L, arg, LUA_TTABLE);
-  check_names(L, arg, names);
+  lgd_checkoptions(L, arg, names);
   if (getoption(L, arg, "method")) {
     const char *m = lua_tostring(L, -1);
     if (lua_type(L, -1) != LUA_TSTRING)

@@ -32,6 +32,42 @@ int lgd_argerror(lua_State *L, int arg, const char *msg) {
 }
 
 
+/* Raise "bad argument #arg (unknown option 'k'; valid options are
+** a, b, ...)" for the key on top of the stack. */
+static int unknown_option(lua_State *L, int arg, const char *const *names) {
+  luaL_Buffer b;
+  int i;
+  if (lua_type(L, -2) == LUA_TSTRING)
+    lua_pushfstring(L, "unknown option '%s'; valid options are ",
+                    lua_tostring(L, -2));                   /* k v h */
+  else
+    lua_pushfstring(L, "unknown option of type %s; valid options are ",
+                    luaL_typename(L, -2));
+  luaL_buffinit(L, &b);
+  for (i = 0; names[i] != NULL; i++) {
+    if (i > 0) luaL_addstring(&b, ", ");
+    luaL_addstring(&b, names[i]);
+  }
+  luaL_pushresult(&b);                                      /* k v h l */
+  lua_concat(L, 2);                                         /* k v msg */
+  return luaL_argerror(L, arg, lua_tostring(L, -1));
+}
+
+
+void lgd_checkoptions(lua_State *L, int arg, const char *const *names) {
+  int i, found;
+  lua_pushnil(L);
+  while (lua_next(L, arg) != 0) {                           /* k v */
+    found = 0;
+    if (lua_type(L, -2) == LUA_TSTRING)
+      for (i = 0; names[i] != NULL && !found; i++)
+        found = strcmp(lua_tostring(L, -2), names[i]) == 0;
+    if (!found) unknown_option(L, arg, names);
+    lua_pop(L, 1);                                          /* k */
+  }
+}
+
+
 /* A core message without its leading "operation: ", since the Lua error
 ** names the Lua function instead. */
 static const char *strip_op(const char *msg) {

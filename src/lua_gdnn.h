@@ -62,6 +62,10 @@ gd_rng *lgd_rng(lua_State *L);
 ** function's name and arg counted as luaL_argerror counts it (self is
 ** not counted in a method call). msg is never used as a format. */
 int lgd_argerror(lua_State *L, int arg, const char *msg);
+/* Check that every key of the options table at arg is one of names (a
+** NULL-terminated list), else raise "bad argument #arg (unknown option
+** 'k'; valid options are a, b, ...)". */
+void lgd_checkoptions(lua_State *L, int arg, const char *const *names);
 /* Release the tensor of u once (later calls do nothing): what __gc and
 ** __close do; a tensor class with more to release calls it from its
 ** own __gc. */

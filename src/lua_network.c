@@ -551,6 +551,17 @@ static const char *optpath(lua_State *L, int arg, const char *name) {
 }
 
 
+/* The options net:train takes. */
+static const char *const train_names[] = {
+  "iterations", "batch_size", "seed", "method", "learning_rate",
+  "momentum", "nesterov", "clip_norm", "clip_value", "noise_interval",
+  "noise_scale", "noise_eta", "noise_gamma", "beta1", "beta2", "epsilon",
+  "progress_every", "on_progress", "snapshot_every", "on_snapshot",
+  "reduce", "checkpoint", "checkpoint_every", "resume", "distributed",
+  NULL
+};
+
+
 /* The training options of the table at arg (see net_train). */
 static void read_train(lua_State *L, int arg, gd_network_train_opts *o,
                        hooks *h) {
@@ -559,6 +570,7 @@ static void read_train(lua_State *L, int arg, gd_network_train_opts *o,
   gd_network_train_opts_default(o);
   if (lua_isnoneornil(L, arg)) return;
   luaL_checktype(L, arg, LUA_TTABLE);
+  lgd_checkoptions(L, arg, train_names);
   o->iterations = optcount(L, arg, "iterations", o->iterations);
   o->batch_size = (size_t)optcount(L, arg, "batch_size", 0);
   o->seed = (uint64_t)optcount(L, arg, "seed", 0);

@@ -547,3 +547,70 @@ describe("net:train with a reduce hook", function()
     end, "train: option reduce must be a function")
   end)
 end)
+
+
+describe("net:train's update", function()
+  local X, Y = data(3, 2, 12, 33)
+
+  local function fresh()
+    return gd.Network{layer_node_nums = {3, 4, 2}, seed = 5}
+  end
+
+  -- n iterations by hand: the gradients of net:backward, then one
+  -- GradientDescent step of a copy of each parameter, copied back.
+  local function by_hand(net, n, opts)
+    local dw, db = {}, {}
+    for l = 1, #net.weights do
+      dw[l] = gd.GradientDescent(net.weights[l])
+      db[l] = gd.GradientDescent(net.biases[l])
+    end
+    for _ = 1, n do
+      local gw, gb = net:backward(X, Y)
+      for l = 1, #net.weights do
+        dw[l]:step(gw[l], opts)
+        db[l]:step(gb[l], opts)
+        net.weights[l]:copy(dw[l])
+        net.biases[l]:copy(db[l])
+      end
+    end
+  end
+
+  it("refuses an option it does not take, listing those it does",
+     function()
+    local net = fresh()
+    local ok, msg = pcall(function()
+      return net:train(X, Y, {iterations = 1, maximise = true})
+    end)
+    assert.is_false(ok)
+    assert.truthy(msg:find("bad argument #3 to 'train' (unknown option " ..
+                           "'maximise'; valid options are iterations, ",
+                           1, true), msg)
+    ok, msg = pcall(function()
+      return net:train(X, Y, {learning_rat = 0.1})
+    end)
+    assert.is_false(ok)
+    assert.truthy(msg:find("unknown option 'learning_rat'", 1, true), msg)
+  end)
+
+  for _, c in ipairs{
+    {"plain", {learning_rate = 0.3}},
+    {"with momentum", {learning_rate = 0.3, momentum = 0.8}},
+    {"with Nesterov momentum",
+     {learning_rate = 0.3, momentum = 0.8, nesterov = true}},
+    {"with adam", {method = "adam", learning_rate = 0.05}},
+    {"with clipping", {learning_rate = 0.3, clip_norm = 0.01}},
+  } do
+    it("is a GradientDescent step of every parameter, " .. c[1],
+       function()
+      local a, b = fresh(), fresh()
+      local opts = {iterations = 4}
+      for k, v in pairs(c[2]) do opts[k] = v end
+      a:train(X, Y, opts)
+      by_hand(b, 4, c[2])
+      for l = 1, 2 do
+        assert.are.equal(0, (a.weights[l] - b.weights[l]):abs():max())
+        assert.are.equal(0, (a.biases[l] - b.biases[l]):abs():max())
+      end
+    end)
+  end
+end)
