@@ -16,6 +16,7 @@
 
 #include "einsum.h"
 #include "jacobian.h"
+#include "vector.h"
 
 #define NLETTERS 52
 #define SUBS_SIZE 512
@@ -1061,6 +1062,30 @@ gd_status gd_jacobian_compose_plan(gd_jacobian_plan **out,
 }
 
 
+/* Local options for the element-wise product: GCC may vectorise it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
+
+/* o = s (a b) element by element (a b alone when s is 1). */
+GD_CLONES
+static void times(double *o, const double *a, const double *b,
+                  size_t n, double s) {
+  size_t i;
+  if (s == 1.0)
+    for (i = 0; i < n; i++) o[i] = a[i] * b[i];
+  else
+    for (i = 0; i < n; i++) o[i] = s * (a[i] * b[i]);
+}
+
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+
 /* The factor of the target by the kept plan, the operands' scales (which
 ** values may change) folded in. */
 gd_status gd_jacobian_plan_run(gd_jacobian_plan *p, gd_error *err) {
@@ -1072,14 +1097,8 @@ gd_status gd_jacobian_plan_run(gd_jacobian_plan *p, gd_error *err) {
   p->into->scale = 1.0;
   if (p->kind == RUN_FILL) return gd_tensor_fill(f, s, err);
   if (p->kind == RUN_PRODUCT) {
-    const double *a = gd_tensor_data(p->ops[0]);
-    const double *b = gd_tensor_data(p->ops[1]);
-    double *o = gd_tensor_data(f);
-    size_t i, n = gd_tensor_numel(f);
-    if (s == 1.0)
-      for (i = 0; i < n; i++) o[i] = a[i] * b[i];
-    else
-      for (i = 0; i < n; i++) o[i] = s * (a[i] * b[i]);
+    times(gd_tensor_data(f), gd_tensor_data(p->ops[0]),
+          gd_tensor_data(p->ops[1]), gd_tensor_numel(f), s);
     return GD_OK;
   }
   if (gd_einsum_plan_run(p->ep, f, p->ops, err)) return err->code;

@@ -26,6 +26,7 @@
 #include "interrupt.h"
 #include "loss.h"
 #include "network.h"
+#include "vector.h"
 
 typedef struct layer {
   gd_tensor *w, *b;            /* n x p and n x 1, the parameters */
@@ -335,6 +336,30 @@ static gd_status keep_input(gd_network *net, const gd_tensor *x,
 #define SMALL_LINEAR 4096
 
 
+/* Local options for the bias rows: GCC may vectorise them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
+
+/* Every row i of the n x m row-major z set to b[i * bs]. */
+GD_CLONES
+static void bias_rows(double *restrict z, const double *restrict b,
+                      ptrdiff_t bs, size_t n, size_t m) {
+  size_t i, s;
+  for (i = 0; i < n; i++) {
+    double bi = b[(ptrdiff_t)i * bs], *zr = z + i * m;
+    for (s = 0; s < m; s++) zr[s] = bi;
+  }
+}
+
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+
 /*
 ** Z = W A_prev + b straight into Z when W, A_prev and Z are row-major:
 ** every row of Z starts as its bias, then W A_prev is added by one
@@ -343,7 +368,7 @@ static gd_status keep_input(gd_network *net, const gd_tensor *x,
 ** do not allow it.
 */
 static int linear_direct(layer *ly, const gd_tensor *prev) {
-  size_t i, j, s, n = ly->z->shape[0], m = ly->z->shape[1];
+  size_t i, j, n = ly->z->shape[0], m = ly->z->shape[1];
   size_t p = prev->shape[0];
   double *z = gd_tensor_data(ly->z);
   const double *w = gd_tensor_data(ly->w), *a = gd_tensor_data(prev);
@@ -354,10 +379,7 @@ static int linear_direct(layer *ly, const gd_tensor *prev) {
       !gd_tensor_is_contiguous(ly->z) || n > INT_MAX || m > INT_MAX ||
       p > INT_MAX || z == NULL || w == NULL || a == NULL)
     return 0;
-  for (i = 0; i < n; i++) {
-    double bi = b[(ptrdiff_t)i * bs], *zr = z + i * m;
-    for (s = 0; s < m; s++) zr[s] = bi;
-  }
+  bias_rows(z, b, bs, n, m);
   if ((double)n * (double)m * (double)p >= SMALL_LINEAR) {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m,
                 (int)p, 1.0, w, (int)p, a, (int)m, 1.0, z, (int)m);
@@ -842,7 +864,8 @@ static void shuffle(gd_network_train_state *s) {
 }
 
 
-/* A GradientDescent sharing each parameter, W then b per layer. */
+/* A lean GradientDescent sharing each parameter, W then b per layer:
+** train_step checks every gradient before the first step. */
 static gd_status make_descents(gd_network_train_state *s,
                                gd_network *net, gd_error *err) {
   int l;
@@ -853,6 +876,7 @@ static gd_status make_descents(gd_network_train_state *s,
     if (gd_descent_new(&s->d[l], l % 2 ? ly->b : ly->w,
                        GD_DESCENT_SHARE, err))
       return err->code;
+    s->d[l]->lean = 1;
     s->nd++;
   }
   return GD_OK;
