@@ -3,8 +3,9 @@
 ** sigmoid, softmax, tanh) and their derivatives as TensorJacobians.
 **
 ** tanh and sigmoid run through one inline exponential (a reduction by
-** k ln 2 and a degree-13 polynomial for expm1 of the remainder), so a
-** layer's forward pass calls no libm function per element.
+** k ln 2 and a degree-13 polynomial for expm1 of the remainder, its
+** Horner steps fused multiply-adds), so a layer's forward pass calls no
+** libm function per element where the processor has FMA.
 **
 ** Limits: relu's derivative at exactly 0 is taken as 0; softmax
 ** subtracts each column's maximum before exponentiating; tanh and
@@ -48,17 +49,17 @@ static inline double exp_parts(double y, double *s) {
   uint64_t bits;
 
   p = 1.0 / 6227020800;
-  p = 1.0 / 479001600 + r * p;
-  p = 1.0 / 39916800 + r * p;
-  p = 1.0 / 3628800 + r * p;
-  p = 1.0 / 362880 + r * p;
-  p = 1.0 / 40320 + r * p;
-  p = 1.0 / 5040 + r * p;
-  p = 1.0 / 720 + r * p;
-  p = 1.0 / 120 + r * p;
-  p = 1.0 / 24 + r * p;
-  p = 1.0 / 6 + r * p;
-  p = 0.5 + r * p;
+  p = fma(r, p, 1.0 / 479001600);
+  p = fma(r, p, 1.0 / 39916800);
+  p = fma(r, p, 1.0 / 3628800);
+  p = fma(r, p, 1.0 / 362880);
+  p = fma(r, p, 1.0 / 40320);
+  p = fma(r, p, 1.0 / 5040);
+  p = fma(r, p, 1.0 / 720);
+  p = fma(r, p, 1.0 / 120);
+  p = fma(r, p, 1.0 / 24);
+  p = fma(r, p, 1.0 / 6);
+  p = fma(r, p, 0.5);
   p = r + r * (r * p);
   memcpy(&bits, &t, sizeof bits);
   bits = (bits + 1023) << 52;
