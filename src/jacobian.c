@@ -18,7 +18,7 @@
 #include "jacobian.h"
 #include "vector.h"
 
-#define NLETTERS 52
+#define NLETTERS GD_JAC_MAX_LABELS
 #define SUBS_SIZE 512
 #define NGLOBAL (GD_JAC_MAX_CHAIN * GD_MAX_DIMS)
 
@@ -543,18 +543,34 @@ static gd_status make_dense(gd_jacobian *r, gd_error *err) {
 }
 
 
+/* 1 when f is the only view of memory the core allocated, so that it
+** may be overwritten. */
+static int sole_view(const gd_tensor *f) {
+  return f->storage != NULL && f->storage->refcount == 1 &&
+         f->storage->release == NULL;
+}
+
+
 /*
-** Add term t (taken over) to r: into a term of the same structure (a new
-** factor sa Fa + sb Fb), as a new term, or, when r is full, into the
-** dense form of r. On error t is freed.
+** Add term t (taken over) to r: into a term of the same structure (sa Fa
+** + sb Fb, in place when r alone holds Fa, as a product's result, else
+** a new factor), as a new term, or, when r is full, into the dense form
+** of r. On error t is freed.
 */
 static gd_status push_term(gd_jacobian *r, gd_jacobian_term *t,
                            gd_error *err) {
   int n = gd_jacobian_ndim(r), k;
   gd_tensor *f;
+  gd_status st;
   for (k = 0; k < r->nterms; k++) {
     gd_jacobian_term *e = &r->term[k];
     if (!same_structure(e, t, n)) continue;
+    if (sole_view(e->f)) {
+      st = gd_tensor_axpby_into(e->f, e->scale, e->f, t->scale, t->f, err);
+      gd_tensor_free(t->f);
+      if (st == GD_OK) e->scale = 1.0;
+      return st;
+    }
     if (gd_tensor_new(&f, t->f->ndim, t->f->shape, err) ||
         gd_tensor_axpby_into(f, e->scale, e->f, t->scale, t->f, err)) {
       gd_tensor_free(t->f);
@@ -567,7 +583,7 @@ static gd_status push_term(gd_jacobian *r, gd_jacobian_term *t,
     return GD_OK;
   }
   if (r->nterms == GD_JAC_MAX_TERMS) {
-    gd_status st = make_dense(r, err);
+    st = make_dense(r, err);
     if (st == GD_OK) st = accumulate(r->term[0].f, t, err);
     gd_tensor_free(t->f);
     return st;
@@ -637,6 +653,7 @@ typedef struct unified {
   unsigned char infac[NGLOBAL + GD_MAX_DIMS];
   unsigned char inres[NGLOBAL + GD_MAX_DIMS];
   int letter[NGLOBAL + GD_MAX_DIMS];
+  int rlab[NGLOBAL + GD_MAX_DIMS];  /* its number in the result, or -1 */
 } unified;
 
 
@@ -660,7 +677,7 @@ static void unify(unified *u, const network *nw) {
   for (g = 0; g < nw->nops * GD_MAX_DIMS; g++) {
     u->parent[g] = g;
     u->infac[g] = u->inres[g] = 0;
-    u->letter[g] = -1;
+    u->letter[g] = u->rlab[g] = -1;
   }
   for (d = 0; d < nw->nties; d++) {
     int a = find(u, glabel(nw, nw->tie[d][0]));
@@ -695,7 +712,7 @@ static double operand_scale(const network *nw) {
 /* The part fixed by the structure: the size of every label summed over
 ** without a factor. */
 static double size_scale(unified *u, const network *nw) {
-  unsigned char seen[NGLOBAL];
+  unsigned char seen[NGLOBAL + GD_MAX_DIMS];
   double s = 1.0;
   int k, d;
   memset(seen, 0, sizeof seen);
@@ -727,7 +744,7 @@ static gd_status subscripts(char *subs, const gd_tensor **ops, int *nf,
                             int *nfl, gd_jacobian_term *out, unified *u,
                             const network *nw, gd_error *err) {
   char *p = subs;
-  int k, d, next = 0;
+  int k, d, next = 0, nr = 0;
 
   *nf = *nfl = 0;
   for (k = 0; k < nw->nops; k++) {
@@ -748,10 +765,11 @@ static gd_status subscripts(char *subs, const gd_tensor **ops, int *nf,
   p += 2;
   for (d = 0; d < nw->nres; d++) {
     int r = find(u, glabel(nw, nw->res[d]));
-    out->lab[d] = (unsigned char)r;
+    if (u->rlab[r] < 0) u->rlab[r] = nr++;
+    out->lab[d] = (unsigned char)u->rlab[r];
     if (u->infac[r] && u->inres[r] != 2) {
       *p++ = abc[u->letter[r]];
-      out->flab[(*nfl)++] = (unsigned char)r;
+      out->flab[(*nfl)++] = (unsigned char)u->rlab[r];
       u->inres[r] = 2;
     }
   }

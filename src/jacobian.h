@@ -24,7 +24,8 @@
 ** Limits: float64 only; numerator and denominator together have at most
 ** GD_MAX_DIMS dimensions; at most GD_JAC_MAX_TERMS terms (a sum that
 ** would grow further is made dense) and GD_JAC_MAX_CHAIN factors in one
-** chain; the labels of one contraction must fit the 52 einsum letters.
+** chain; the labels of one contraction must fit the GD_JAC_MAX_LABELS
+** einsum letters.
 */
 #ifndef GD_JACOBIAN_H
 #define GD_JACOBIAN_H
@@ -33,7 +34,9 @@
 #include "tensor.h"
 
 #define GD_JAC_MAX_TERMS 4
-#define GD_JAC_MAX_CHAIN 8
+#define GD_JAC_MAX_CHAIN 16
+/* Distinct labels in one contraction: the einsum letters. */
+#define GD_JAC_MAX_LABELS 52
 
 typedef enum gd_jacobian_kind {
   GD_JAC_DENSE = 0,   /* every element stored */

@@ -587,72 +587,303 @@ static gd_status curvature(gd_jacobian **s, const layer *ly,
 }
 
 
+/* 1 when the activation is the built-in identity (dA/dZ = I). */
+static int is_identity(const gd_activation *act) {
+  const gd_activation *id = gd_activation_builtin("identity");
+  return id != NULL && act->df == id->df;
+}
+
+
+/* 1 when its second derivative is the built-in zero one (identity,
+** relu), so that its curvature term vanishes. */
+static int no_curvature(const gd_activation *act) {
+  const gd_activation *id = gd_activation_builtin("identity");
+  return id != NULL && act->d2f == id->d2f;
+}
+
+
 /*
-** d2E/dZ_k^2 from d2E/dA_k^2 (m, consumed): D^T M D + g * d2A/dZ2, with
-** D = dA/dZ. Samples never mix, so the result is per-sample blocks (or
-** a diagonal), never an (n m) x (n m) matrix.
+** The Hessian carries M = d2E/dZ_k^2 as a sum of sandwiches B^T C B,
+** one per core C: d2E/dYhat2 = I / m, a layer's curvature S, or a
+** sandwich multiplied out. B = P_1 * ... * P_nb lists the Jacobians
+** between the core and Z_k from the core's side down (dZ/dA_prev and
+** dA/dZ of the layers crossed): the network's own, never multiplied
+** out. A term with nb = 0 is its core alone. A flat term holds no
+** per-sample value between the dA/dZ of layer l on its two sides (C is
+** I / m, or I / m multiplied out through linear maps, and the rest of
+** B linear maps), so that its chain L^T B^T C B L, L = dZ_l/dW_l,
+** multiplies the weights apart and meets the samples in one GEMM.
+** HESS_MAX_B keeps that chain within GD_JAC_MAX_CHAIN factors.
 */
-static gd_status through_activation(gd_jacobian **m, const gd_network *net,
-                                    int k, gd_error *err) {
-  const layer *ly = &net->layers[k];
-  gd_jacobian *q = NULL, *s = NULL, *r = NULL;
-  gd_status st;
-  if (!(st = sandwich(&q, ly->d, *m, ly->d, err)) &&
-      !(st = curvature(&s, ly, grad_out(net, k), err)))
-    st = gd_jacobian_add(&r, q, s, err);
-  gd_jacobian_free(q);
-  gd_jacobian_free(s);
-  if (st) return st;
-  gd_jacobian_free(*m);
-  *m = r;
+#define HESS_MAX_B ((GD_JAC_MAX_CHAIN - 3) / 2)
+
+typedef struct hterm {
+  gd_jacobian *core;                  /* owned */
+  int nb, flat;
+  const gd_jacobian *b[HESS_MAX_B];   /* the network's */
+} hterm;
+
+/* The Hessian of layer l on its way down: nt terms, room for one more
+** per layer crossed, and L. */
+typedef struct hstate {
+  const gd_network *net;
+  int l, nt;
+  const gd_jacobian *lw;
+  hterm *ts;
+} hstate;
+
+
+/* The most dimensions a factor of j has. */
+static int fdims(const gd_jacobian *j) {
+  int k, n = 0;
+  for (k = 0; k < j->nterms; k++)
+    if (j->term[k].f->ndim > n) n = j->term[k].f->ndim;
+  return n;
+}
+
+
+/*
+** 1 when L^T B^T C B L of term t, with p appended to B, surely fits one
+** chain: at most HESS_MAX_B Jacobians in B, and no more factor
+** dimensions (which bound the distinct labels) than einsum has letters.
+*/
+static int fits(const hterm *t, const gd_jacobian *p,
+                const gd_jacobian *lw) {
+  int k, dims = fdims(t->core) + 2 * fdims(lw) + 2 * fdims(p);
+  if (t->nb + 1 > HESS_MAX_B) return 0;
+  for (k = 0; k < t->nb; k++) dims += 2 * fdims(t->b[k]);
+  return dims <= GD_JAC_MAX_LABELS;
+}
+
+
+/*
+** r = L^T P_nb^T ... P_1^T C P_1 ... P_nb L for term t as one chain,
+** whose einsum the planner orders by cost. The transposes share the
+** factors.
+*/
+static gd_status term_chain(gd_jacobian **r, const hterm *t,
+                            const gd_jacobian *lw, gd_error *err) {
+  const gd_jacobian *js[GD_JAC_MAX_CHAIN], *right[HESS_MAX_B + 1];
+  gd_jacobian *tr[HESS_MAX_B + 1];
+  int n = 0, e = 0, made = 0, k;
+  gd_status st = GD_OK;
+
+  for (k = 0; k < t->nb; k++) right[e++] = t->b[k];
+  right[e++] = lw;
+  for (k = e - 1; k >= 0 && !st; k--)
+    if (!(st = gd_jacobian_transpose(&tr[made], right[k], err)))
+      js[n++] = tr[made++];
+  if (!st) {
+    js[n++] = t->core;
+    for (k = 0; k < e; k++) js[n++] = right[k];
+    st = gd_jacobian_chain(r, n, js, err);
+  }
+  for (k = 0; k < made; k++) gd_jacobian_free(tr[k]);
+  return st;
+}
+
+
+/*
+** Multiply term t out into its core, C = P^T C P for P = P_1, ...,
+** P_nb in turn: the materialising recursion, whose cores stay
+** per-sample blocks (a Kronecker product for a flat term). On error
+** the term is left part-way, to be freed.
+*/
+static gd_status settle(hterm *t, gd_error *err) {
+  gd_jacobian *c;
+  int k;
+  for (k = 0; k < t->nb; k++) {
+    if (sandwich(&c, t->b[k], t->core, t->b[k], err)) return err->code;
+    gd_jacobian_free(t->core);
+    t->core = c;
+  }
+  t->nb = 0;
   return GD_OK;
 }
 
 
-/* Replace m = d2E/dZ_k^2 by d2E/dA_(k-1)^2 = dZ/dA^T m dZ/dA. */
-static gd_status through_linear(gd_jacobian **m, const layer *ly,
-                                gd_error *err) {
-  gd_jacobian *r;
-  if (sandwich(&r, ly->dzda, *m, ly->dzda, err)) return err->code;
-  gd_jacobian_free(*m);
-  *m = r;
+/* Append p to B of term t; a term whose chain would then not fit is
+** multiplied out first, as a deep network needs. */
+static gd_status extend(const hstate *hs, hterm *t, const gd_jacobian *p,
+                        gd_error *err) {
+  if (!fits(t, p, hs->lw) && settle(t, err)) return err->code;
+  t->b[t->nb++] = p;
+  return GD_OK;
+}
+
+
+/* Add every term with nothing deferred into the first such one, so
+** that those terms cost one chain; the others keep their order. */
+static gd_status merge_bare(hstate *hs, gd_error *err) {
+  gd_jacobian *c;
+  int i, w = 0, bare = -1;
+  for (i = 0; i < hs->nt; i++) {
+    hterm *t = &hs->ts[i];
+    if (t->nb == 0 && bare >= 0) {
+      hterm *b = &hs->ts[bare];
+      if (gd_jacobian_add(&c, b->core, t->core, err)) return err->code;
+      gd_jacobian_free(b->core);
+      gd_jacobian_free(t->core);
+      b->core = c;
+      b->flat &= t->flat;
+      t->core = NULL;
+      continue;
+    }
+    if (t->nb == 0) bare = w;
+    if (w != i) {
+      hs->ts[w] = *t;
+      t->core = NULL;
+    }
+    w++;
+  }
+  hs->nt = w;
   return GD_OK;
 }
 
 
 /*
-** d2E/dW_l^2 = dZ/dW^T M dZ/dW with M = d2E/dZ_l^2, brought down from
-** d2E/dYhat2 = I / m by the second-order chain rule: at each activation
-** M = D^T M D + g * d2A/dZ2, at each linear map M = dZ/dA^T M dZ/dA. M
-** stays per-sample blocks; the last step is one contraction whose order
-** the einsum planner picks.
+** d2E/dZ_k^2 = D^T M D + S from the terms of M = d2E/dA_k^2, D = dA/dZ
+** and S = g * d2A/dZ2: a term with nothing deferred becomes D^T C D at
+** once (C's structure, diagonal or per-sample blocks), the others get D
+** appended. S is a new term, added into one with nothing deferred. A
+** vanishing S (identity, relu) is left out, and so is an identity D,
+** except in D^T C D at layer l itself, whose result then keeps the
+** structure of C's factor (per-sample blocks, not a Kronecker product).
+*/
+static gd_status through_activation(hstate *hs, int k, gd_error *err) {
+  const layer *ly = &hs->net->layers[k];
+  int i, skip = is_identity(&ly->act);
+  gd_jacobian *c;
+  hterm *t;
+
+  for (i = 0; i < hs->nt; i++) {
+    t = &hs->ts[i];
+    if (t->nb > 0 && !skip) {
+      if (extend(hs, t, ly->d, err)) return err->code;
+      if (k > hs->l) t->flat = 0;
+    } else if (t->nb == 0 && (!skip || k == hs->l)) {
+      if (sandwich(&c, ly->d, t->core, ly->d, err)) return err->code;
+      gd_jacobian_free(t->core);
+      t->core = c;
+      if (!skip) t->flat = 0;
+    }
+  }
+  if (no_curvature(&ly->act)) return GD_OK;
+  t = &hs->ts[hs->nt];
+  if (curvature(&t->core, ly, grad_out(hs->net, k), err)) return err->code;
+  t->nb = 0;
+  t->flat = 0;
+  hs->nt++;
+  return merge_bare(hs, err);
+}
+
+
+/*
+** d2E/dA_(k-1)^2 from d2E/dZ_k^2: dZ/dA_prev appended to every term.
+** A term that holds per-sample values is multiplied out first: deferred
+** further, it would meet L in a GEMM over the samples and the units of
+** a layer together, where per-sample blocks meet it over the samples.
+*/
+static gd_status through_linear(hstate *hs, int k, gd_error *err) {
+  int i;
+  for (i = 0; i < hs->nt; i++) {
+    hterm *t = &hs->ts[i];
+    if (t->nb > 0 && !t->flat && settle(t, err)) return err->code;
+  }
+  if (merge_bare(hs, err)) return err->code;
+  for (i = 0; i < hs->nt; i++)
+    if (extend(hs, &hs->ts[i], hs->net->layers[k].dzda, err))
+      return err->code;
+  return GD_OK;
+}
+
+
+/*
+** Whether term t is best left deferred into its final chain. One that
+** is neither bare nor flat has B = dZ_(l+1)/dA_l (times dA_l/dZ_l): its
+** GEMM over samples and the n_(l+1) units costs n_(l+1) (n_l p)^2 m
+** multiply-adds for W_l of n_l x p, against n_(l+1) n_l^2 m + (n_l
+** p)^2 m multiplied out; deferred wins only for p = 1 or n_(l+1) = 1.
+*/
+static int defer_final(const hstate *hs, const hterm *t) {
+  const size_t *nodes = hs->net->nodes;
+  return t->nb == 0 || t->flat || nodes[hs->l] == 1 ||
+         (hs->l + 1 < hs->net->depth && nodes[hs->l + 2] == 1);
+}
+
+
+/* H = the sum over the terms of L^T B^T C B L, one chain each. */
+static gd_status finish(gd_jacobian **out, hstate *hs, gd_error *err) {
+  gd_jacobian *h = NULL, *r, *s;
+  gd_status st = GD_OK;
+  int i;
+
+  for (i = 0; i < hs->nt; i++)
+    if (!defer_final(hs, &hs->ts[i]) && settle(&hs->ts[i], err))
+      return err->code;
+  if (merge_bare(hs, err)) return err->code;
+  for (i = 0; i < hs->nt && !st; i++) {
+    if ((st = term_chain(&r, &hs->ts[i], hs->lw, err))) break;
+    if (h == NULL) {
+      h = r;
+      continue;
+    }
+    st = gd_jacobian_add(&s, h, r, err);
+    gd_jacobian_free(r);
+    gd_jacobian_free(h);
+    h = st ? NULL : s;
+  }
+  if (st) {
+    gd_jacobian_free(h);
+    return st;
+  }
+  *out = h;
+  return GD_OK;
+}
+
+
+/*
+** d2E/dW_l^2 = L^T M L with L = dZ_l/dW_l and M = d2E/dZ_l^2, brought
+** down from d2E/dYhat2 = I / m by the second-order chain rule: M = D^T
+** M D + g * d2A/dZ2 at each activation, M = dZ/dA^T M dZ/dA at each
+** linear map. M is kept as a sum of sandwiches whose Jacobians are
+** deferred while that is cheaper than per-sample blocks, so that the
+** weights of the layers above a hidden layer meet the samples in one
+** GEMM; what is multiplied out follows the recursion above.
 */
 gd_status gd_network_hessian(gd_jacobian **out, gd_network *net,
                              const gd_tensor *x, const gd_tensor *y,
                              int l, gd_error *err) {
   gd_error spare;
-  const gd_tensor *yhat;
-  gd_jacobian *m = NULL, *h = NULL;
+  hstate hs;
   gd_status st;
-  int k;
+  int k, cap;
 
   if (err == NULL) err = &spare;
   if (l < 0 || l >= net->depth)
     return gd_error_set(err, GD_ERR_RANGE, 3, "hessian: layer %d out of "
                         "1..%d", l + 1, net->depth);
   if (gd_network_backward(net, x, y, NULL, err)) return err->code;
-  yhat = net->layers[net->depth - 1].a;
-  if ((st = gd_loss_mse_hessian(&m, y, yhat, err))) return st;
+  cap = net->depth - l + 1;
+  if ((hs.ts = gd_malloc((size_t)cap * sizeof *hs.ts)) == NULL)
+    return nomem(err);
+  memset(hs.ts, 0, (size_t)cap * sizeof *hs.ts);
+  hs.net = net;
+  hs.l = l;
+  hs.lw = net->layers[l].dzdw;
+  hs.nt = 1;
+  hs.ts[0].flat = 1;
+
+  st = gd_loss_mse_hessian(&hs.ts[0].core, y,
+                           net->layers[net->depth - 1].a, err);
   for (k = net->depth - 1; k >= l && !st; k--) {
-    st = through_activation(&m, net, k, err);
-    if (!st && k > l) st = through_linear(&m, &net->layers[k], err);
+    st = through_activation(&hs, k, err);
+    if (!st && k > l) st = through_linear(&hs, k, err);
   }
-  if (!st) st = sandwich(&h, net->layers[l].dzdw, m, net->layers[l].dzdw,
-                         err);
-  gd_jacobian_free(m);
-  if (st) return st;
-  *out = h;
-  return GD_OK;
+  if (!st) st = finish(out, &hs, err);
+  for (k = 0; k < cap; k++) gd_jacobian_free(hs.ts[k].core);
+  gd_free(hs.ts, (size_t)cap * sizeof *hs.ts);
+  return st;
 }
 
 
