@@ -148,10 +148,19 @@ void gd_activation_sigmoid_fill(size_t n, double *o, ptrdiff_t so,
 typedef double (*elem_fn)(double z, double a);
 
 
+/* The derivatives of the built-ins as flat loops over contiguous
+** buffers, so that a training step calls no function per element. 0
+** for a function without one. */
+GD_CLONES
+static int fill_builtin(double *d, const double *z, const double *a,
+                        size_t n, elem_fn g);
+
+
 /* d[i] = g(z[i], a[i]) over n elements of contiguous buffers. */
 static void fill_elementwise(double *d, const double *z, const double *a,
                              size_t n, elem_fn g) {
   size_t i;
+  if (fill_builtin(d, z, a, n, g)) return;
   for (i = 0; i < n; i++) d[i] = g(z[i], a[i]);
 }
 
@@ -187,14 +196,6 @@ static gd_status elementwise(gd_jacobian **out, const gd_tensor *z,
 }
 
 
-/* The derivatives of the built-ins as flat loops over contiguous
-** buffers, so that a training step calls no function per element. 0
-** for a function without one. */
-GD_CLONES
-static int fill_builtin(double *d, const double *z, const double *a,
-                        size_t n, elem_fn g);
-
-
 /* The same into the diagonal out; z, a and its values contiguous of
 ** one shape. */
 static gd_status elementwise_into(gd_jacobian *out, const gd_tensor *z,
@@ -206,10 +207,8 @@ static gd_status elementwise_into(gd_jacobian *out, const gd_tensor *z,
       !gd_tensor_is_contiguous(z) || !gd_tensor_is_contiguous(a))
     return gd_error_set(err, GD_ERR_SHAPE, 0, "activation: the target "
                         "jacobian does not fit the input");
-  if (!fill_builtin(gd_tensor_data(d), gd_tensor_data(z),
-                    gd_tensor_data(a), gd_tensor_numel(z), g))
-    fill_elementwise(gd_tensor_data(d), gd_tensor_data(z),
-                     gd_tensor_data(a), gd_tensor_numel(z), g);
+  fill_elementwise(gd_tensor_data(d), gd_tensor_data(z),
+                   gd_tensor_data(a), gd_tensor_numel(z), g);
   out->term[0].scale = 1.0;
   return GD_OK;
 }
@@ -273,6 +272,12 @@ static int fill_builtin(double *d, const double *z, const double *a,
     for (i = 0; i < n; i++) d[i] = a[i] * (1 - a[i]);
   else if (g == dtanh)
     for (i = 0; i < n; i++) d[i] = 1 - a[i] * a[i];
+  else if (g == zero)
+    for (i = 0; i < n; i++) d[i] = 0.0;
+  else if (g == d2sigmoid)
+    for (i = 0; i < n; i++) d[i] = a[i] * (1 - a[i]) * (1 - 2 * a[i]);
+  else if (g == d2tanh)
+    for (i = 0; i < n; i++) d[i] = -2 * a[i] * (1 - a[i] * a[i]);
   else
     return 0;
   return 1;

@@ -74,10 +74,11 @@ gd_tensor *gd_network_dedb(const gd_network *net, int l);
 
 /*
 ** d2E/dW_l^2 as a new TensorJacobian (numerator and denominator W_l's
-** shape), structured: M = d2E/dZ^2 is carried down from the loss as
-** per-sample blocks (M = D^T M D + dE/dA * d2A/dZ2 at an activation,
-** M = dZ/dA^T M dZ/dA at a linear map), then d2E/dW_l^2 = dZ/dW^T M
-** dZ/dW in one contraction.
+** shape), structured: M = d2E/dZ^2 is carried down from the loss (M =
+** D^T M D + dE/dA * d2A/dZ2 at an activation, M = dZ/dA^T M dZ/dA at a
+** linear map) as a sum of sandwiches whose Jacobians are multiplied out
+** only where per-sample blocks are cheaper, then d2E/dW_l^2 = dZ/dW^T M
+** dZ/dW, one planned contraction per sandwich.
 */
 gd_status gd_network_hessian(gd_jacobian **out, gd_network *net,
                              const gd_tensor *x, const gd_tensor *y,
