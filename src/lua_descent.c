@@ -652,14 +652,23 @@ static void tell_others(lua_State *L) {
 }
 
 
+/* Its address, as a fifth argument, marks the protected call below. */
+static char inner_call;
+
 /*
 ** gd.gradient_descent_from_function(f, gradient, options): the search
 ** above. With distributed = true it runs protected, and an error met
 ** before this rank's gather (a bad option, memory) is passed on to the
 ** other ranks first; one met in the gather or after it, they know of.
+** The protected call is to this same function, so that an argument
+** error still names it.
 */
 static int descent_from_function(lua_State *L) {
   int on = 0, *reached;
+  if (lua_touserdata(L, 5) == &inner_call) {
+    lua_settop(L, 4);
+    return search(L);
+  }
   lua_settop(L, 3);
   if (lua_type(L, 3) == LUA_TTABLE) {
     lua_getfield(L, 3, "distributed");
@@ -669,12 +678,13 @@ static int descent_from_function(lua_State *L) {
   if (!on) return search(L);
   reached = (int *)lua_newuserdatauv(L, sizeof *reached, 0);  /* flag */
   *reached = 0;
-  lua_pushcfunction(L, search);
+  lua_pushcfunction(L, descent_from_function);
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 2);
   lua_pushvalue(L, 3);
-  lua_pushvalue(L, 4);                  /* f g o flag search f g o flag */
-  if (lua_pcall(L, 4, 2, 0) == LUA_OK) return 2;
+  lua_pushvalue(L, 4);
+  lua_pushlightuserdata(L, &inner_call);
+  if (lua_pcall(L, 5, 2, 0) == LUA_OK) return 2;
   if (!*reached) tell_others(L);
   return lua_error(L);
 }

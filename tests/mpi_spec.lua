@@ -608,12 +608,27 @@ describe("gradient_descent_from_function with distributed = true", function()
     assert.is_true(gd.tensor(a) == gd.tensor(b))
   end)
 
+  if size == 1 then
+    it("names itself in an argument error", function()
+      fails_with("bad argument #1 to 'gdnn.gradient_descent_from_function'" ..
+                 " (function expected, got number)",
+                 gd.gradient_descent_from_function, 5, nil,
+                 {x0 = {1}, distributed = true})
+      fails_with("bad argument #3 to 'gdnn.gradient_descent_from_function'" ..
+                 " (unknown option 'restart'",
+                 gd.gradient_descent_from_function, rastrigin, nil,
+                 {x0 = {1, 1}, distributed = true, restart = 2})
+    end)
+  end
+
   if size > 1 then
     it("fails on every rank when one has a bad option", function()
       local o = {lower = {-1, -1}, upper = {1, 1}, restarts = 2 * size,
                  seed = 3, distributed = true,
                  max_iterations = rank == 1 and "many" or 5}
-      fails_apart(1, "max_iterations", "allgather: rank 1 failed: ",
+      fails_apart(1, "bad argument #3 to " ..
+                  "'gdnn.gradient_descent_from_function' (option " ..
+                  "max_iterations", "allgather: rank 1 failed: ",
                   gd.gradient_descent_from_function, rastrigin,
                   rastrigin_gradient, o)
     end)
