@@ -80,13 +80,17 @@ describe("gd.Network", function()
       local nodes = c[2]
       local net = gd.Network{layer_node_nums = nodes,
                              activations = c[3], seed = 11}
-      for l = 1, #nodes - 1 do net.biases[l]:copy(gd.randn(nodes[l + 1], 1) * 0.1) end
+      for l = 1, #nodes - 1 do
+        net.biases[l]:copy(gd.randn(nodes[l + 1], 1) * 0.1)
+      end
       local X, Y = data(nodes[1], nodes[#nodes], c[4], 5)
       local DEDWs, DEDbs, e = net:backward(X, Y)
       assert.near(loss(net, X, Y), e, 1e-15)
       for l = 1, #nodes - 1 do
-        assert.is_true(relerr(DEDWs[l], numeric(net, X, Y, net.weights[l])) < 1e-6)
-        assert.is_true(relerr(DEDbs[l], numeric(net, X, Y, net.biases[l])) < 1e-6)
+        local nw = numeric(net, X, Y, net.weights[l])
+        local nb = numeric(net, X, Y, net.biases[l])
+        assert.is_true(relerr(DEDWs[l], nw) < 1e-6)
+        assert.is_true(relerr(DEDbs[l], nb) < 1e-6)
       end
     end)
   end
