@@ -123,7 +123,8 @@ describe("gdnn.datasets", function()
 
     local bad = {
       {{samples = 0}, "datasets: samples must be a positive integer, got 0"},
-      {{samples = 2.5}, "datasets: samples must be a positive integer, got 2.5"},
+      {{samples = 2.5},
+       "datasets: samples must be a positive integer, got 2.5"},
       {{range = {1, 1}}, "datasets: range must be {a, b} with a < b"},
       {{noise = -1}, "datasets: noise must be a number >= 0, got -1"},
       {{spacing = "grid"},

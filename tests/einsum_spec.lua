@@ -187,7 +187,8 @@ describe("gdnn.einsum", function()
     end
   end)
 
-  it("runs a short innermost output dimension along a long outer one", function()
+  it("runs a short innermost output dimension along a long outer one",
+     function()
     -- nothing is summed: the loop takes the long dimension as its row
     math.randomseed(99)
     local function rnd(n)
@@ -203,7 +204,9 @@ describe("gdnn.einsum", function()
     } do
       local subs, shapes = case[1], case[2]
       local terms, out = {}, subs:match("->(.*)$")
-      for t in subs:match("^(.-)%->"):gmatch("[^,]+") do terms[#terms + 1] = t end
+      for t in subs:match("^(.-)%->"):gmatch("[^,]+") do
+        terms[#terms + 1] = t
+      end
       local ops, tensors = {}, {}
       for k, sh in ipairs(shapes) do
         local n = 1

@@ -18,12 +18,18 @@ local W = gd.randn(n, p)
 local Z = gd.randn(n, m)
 
 -- The structured Jacobians of one layer Z = W A + b, and of activations.
-local function dZdW() return gd.TensorJacobian(A, {n, m}, {n, p}, "js->isij") end
-local function dZdA() return gd.TensorJacobian(W, {n, m}, {p, m}, "ij->isjs") end
+local function dZdW()
+  return gd.TensorJacobian(A, {n, m}, {n, p}, "js->isij")
+end
+local function dZdA()
+  return gd.TensorJacobian(W, {n, m}, {p, m}, "ij->isjs")
+end
 local function dZdb()
   return gd.TensorJacobian(gd.ones(1), {n, m}, {n, 1}, "o->isio")
 end
-local function ident() return gd.TensorJacobian(gd.tensor(1), {n, m}, {n, m}, "->abab") end
+local function ident()
+  return gd.TensorJacobian(gd.tensor(1), {n, m}, {n, m}, "->abab")
+end
 local D = gd.ActivationFunctions.tanh.df(Z)
 local S = gd.ActivationFunctions.softmax.df(Z)
 
@@ -51,7 +57,8 @@ describe("structured TensorJacobians", function()
      function() return D end},
     {"a row through per-sample blocks", function() return G end,
      function() return S end},
-    {"a row through delta (x) A_prev (one GEMM)", function() return G end, dZdW},
+    {"a row through delta (x) A_prev (one GEMM)", function() return G end,
+     dZdW},
     {"a row through W (x) delta (one GEMM)", function() return G end, dZdA},
     {"a row through delta (x) 1 (a row sum)", function() return G end, dZdb},
     {"a diagonal through delta (x) A_prev", function() return D end, dZdW},

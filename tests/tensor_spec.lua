@@ -675,10 +675,13 @@ describe("gdnn tensor argument errors", function()
     {"bad argument #1 to 'zeros' (size expected, got string)",
       function() gd.zeros{"a"} end},
     {"bad argument #1 to 'zeros' (17 dimensions, at most 16)",
-      function() gd.zeros{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1} end},
+      function()
+        gd.zeros{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
+      end},
     {"zeros: cannot allocate 1e+18 elements (shape 1000000x1000000x1000000)",
       function() gd.zeros(1e6, 1e6, 1e6) end},
-    {"bad argument #1 to 'tensor' (ragged nested table: [1][1][2] has length 1, expected 4096)",
+    {"bad argument #1 to 'tensor' (ragged nested table: [1][1][2] has " ..
+     "length 1, expected 4096)",
       function()
         -- found by the nested-table fuzzer: the first entries claim
         -- 4096x4096x4096 numbers; the table is checked before allocating
@@ -690,7 +693,8 @@ describe("gdnn tensor argument errors", function()
         for i = 2, 4096 do outer[i] = 1 end
         gd.tensor{outer}
       end},
-    {"zeros: cannot allocate 1.2e+20 elements (shape 6666666666666666661x6x3x0)",
+    {"zeros: cannot allocate 1.2e+20 elements (shape " ..
+     "6666666666666666661x6x3x0)",
       function() gd.zeros(6666666666666666661, 6, 3, 0) end},
     {"bad argument #3 to 'arange' (step is zero)",
       function() gd.arange(0, 1, 0) end},
