@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "descent.h"
-#include "vector.h"
 #include "interrupt.h"
+#include "vector.h"
 
 
 /* The operation names that start error messages. */
