@@ -148,9 +148,9 @@ void gd_activation_sigmoid_fill(size_t n, double *o, ptrdiff_t so,
 typedef double (*elem_fn)(double z, double a);
 
 
-/* The derivatives of the built-ins as flat loops over contiguous
-** buffers, so that a training step calls no function per element. 0
-** for a function without one. */
+/* The first and second derivatives of the built-ins as flat loops over
+** contiguous buffers, so that a training step or a Hessian calls no
+** function per element. 0 for a function without one. */
 GD_CLONES
 static int fill_builtin(double *d, const double *z, const double *a,
                         size_t n, elem_fn g);
