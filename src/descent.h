@@ -70,7 +70,8 @@ typedef struct gd_descent_minimum {
   long iterations;
   gd_descent_reason reason;
   int numeric_gradient;      /* 1 when found with central differences */
-  long restart;              /* the restart that found it, from 0 */
+  long restart;              /* the restart that found it, from 0;
+                             ** -1 when not known (older files) */
 } gd_descent_minimum;
 
 /* A step may swap the gradient_current and gradient_previous pointers

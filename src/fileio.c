@@ -1,7 +1,9 @@
 /*
 ** fileio.c: saving and loading tensors, GradientDescent objects and
 ** networks in gdnn's own format, and tensors in NumPy's .npy (the
-** formats are described in fileio.h).
+** formats are described in fileio.h). Each kind is written in its
+** newest version (V_TEN .. V_CKP below) and read in every version from
+** 1 to that one.
 **
 ** Limits: the whole file is built or read in memory at once; at most
 ** 65536 layers in a network file.
@@ -26,7 +28,12 @@
 #define MAX_DEPTH 65536
 #define DTYPE_F64 1
 #define OPT_FIXED 72     /* steps .. nminima of a GradientDescent */
-#define MIN_FIXED 24     /* value, iterations, reason, numeric */
+#define MIN_FIXED_V1 24  /* value, iterations, reason, numeric */
+#define MIN_FIXED 32     /* the same and restart, from version 2 */
+#define V_TEN 1          /* the version each kind is written in */
+#define V_NET 1
+#define V_OPT 2
+#define V_CKP 2
 #define CKP_FIXED 80     /* done .. spare of a checkpoint */
 
 
@@ -271,25 +278,29 @@ static gd_status load_with(decoder dec, void *out, const char *path,
 /*
 ** Magic, version, length and checksum, in that order, so that the
 ** message names the first thing that is wrong. what names the kind of
-** file ("tensor") for a wrong magic.
+** file ("tensor") for a wrong magic, newest the last version of the
+** kind this build reads (from 1). The version goes to *version.
 */
 static gd_status check_header(const unsigned char *b, size_t n,
                               const char *magic, const char *what,
+                              uint32_t newest, uint32_t *version,
                               const char *name, gd_error *err) {
-  char msg[96];
-  uint32_t version;
+  char msg[112], reads[32];
+  uint32_t v;
   uint64_t total;
   if (memcmp(b, magic, n < 8 ? n : 8) != 0) {
     snprintf(msg, sizeof msg, "not a gdnn %s file (wrong magic)", what);
     return io_error(err, "load", name, msg);
   }
   if (n < HEADER + 8) return io_error(err, "load", name, "truncated");
-  version = get_u32(b + 8);
-  if (version != GD_FILE_VERSION) {
+  v = get_u32(b + 8);
+  if (v < 1 || v > newest) {
+    if (newest == 1) snprintf(reads, sizeof reads, "version 1");
+    else snprintf(reads, sizeof reads, "versions 1 to %lu",
+                  (unsigned long)newest);
     snprintf(msg, sizeof msg, "format version %lu is %s (this build "
-             "reads version %d)", (unsigned long)version,
-             version > GD_FILE_VERSION ? "newer" : "unknown",
-             GD_FILE_VERSION);
+             "reads %s of %s files)", (unsigned long)v,
+             v > newest ? "newer" : "unknown", reads, what);
     return io_error(err, "load", name, msg);
   }
   total = get_u64(b + 16);
@@ -302,15 +313,16 @@ static gd_status check_header(const unsigned char *b, size_t n,
     return io_error(err, "load", name, "corrupted (trailing bytes)");
   if (get_u64(b + n - 8) != fnv1a(b, n - 8))
     return io_error(err, "load", name, "corrupted (checksum mismatch)");
+  *version = v;
   return GD_OK;
 }
 
 
 /* Fill the common header and the checksum of an n-byte image. */
 static void seal(unsigned char *b, size_t n, const char *magic,
-                 uint32_t word) {
+                 uint32_t version, uint32_t word) {
   memcpy(b, magic, 8);
-  put_u32(b + 8, GD_FILE_VERSION);
+  put_u32(b + 8, version);
   put_u32(b + 12, word);
   put_u64(b + 16, (uint64_t)n);
   put_u64(b + n - 8, fnv1a(b, n - 8));
@@ -383,7 +395,7 @@ gd_status gd_tensor_save(const gd_tensor *t, const char *path,
   unsigned char *b;
   if (n == 0 || (b = gd_malloc(n)) == NULL) return nomem(err, "save");
   put_values(b + put_shape(b, t), t);
-  seal(b, n, MAGIC_TEN, DTYPE_F64);
+  seal(b, n, MAGIC_TEN, V_TEN, DTYPE_F64);
   return save_image(b, n, path, err);
 }
 
@@ -392,8 +404,10 @@ gd_status gd_tensor_decode(gd_tensor **out, const unsigned char *b,
                            size_t n, const char *name, gd_error *err) {
   size_t shape[GD_MAX_DIMS], numel, body;
   gd_tensor *t;
+  uint32_t version;
   int ndim;
-  gd_status st = check_header(b, n, MAGIC_TEN, "tensor", name, err);
+  gd_status st = check_header(b, n, MAGIC_TEN, "tensor", V_TEN, &version,
+                              name, err);
   if (st) return st;
   st = read_shape(b, n, name, &ndim, shape, &numel, &body, err);
   if (st) return st;
@@ -436,12 +450,13 @@ static int descent_parts(const gd_descent *d, const gd_tensor **parts) {
 
 
 /* Bytes of a GradientDescent image with nparts tensors and nmin minima
-** of numel values each; 0 when the size overflows. */
+** of numel values each, each minimum with minfixed bytes of fields; 0
+** when the size overflows. */
 static size_t descent_bytes(int ndim, size_t numel, int nparts,
-                            size_t nmin) {
+                            size_t nmin, size_t minfixed) {
   size_t per, mins, vals, n;
   if (!gd_mul_size(numel, 8, &per) ||
-      !gd_add_size(per, MIN_FIXED, &mins) ||
+      !gd_add_size(per, minfixed, &mins) ||
       !gd_mul_size(mins, nmin, &mins) ||
       !gd_mul_size(per, (size_t)nparts, &vals) ||
       !gd_add_size(vals, mins, &n) ||
@@ -471,7 +486,7 @@ gd_status gd_descent_save(const gd_descent *d, const char *path,
   const gd_tensor *parts[7];
   int k, np = descent_parts(d, parts);
   size_t i, n = descent_bytes(d->x->ndim, gd_tensor_numel(d->x), np,
-                              d->nminima);
+                              d->nminima, MIN_FIXED);
   unsigned char *b, *p;
 
   for (k = 1; k < np; k++)
@@ -492,9 +507,10 @@ gd_status gd_descent_save(const gd_descent *d, const char *path,
     put_u64(p + 8, (uint64_t)m->iterations);
     put_u32(p + 16, (uint32_t)m->reason);
     put_u32(p + 20, m->numeric_gradient ? 1 : 0);
+    put_u64(p + 24, (uint64_t)(int64_t)(m->restart < 0 ? -1 : m->restart));
     p = put_values(p + MIN_FIXED, m->x);
   }
-  seal(b, n, MAGIC_OPT, DTYPE_F64);
+  seal(b, n, MAGIC_OPT, V_OPT, DTYPE_F64);
   return save_image(b, n, path, err);
 }
 
@@ -506,16 +522,22 @@ static int state_ok(const unsigned char *p) {
 }
 
 
-/* Read the minima of an image at p into d, which has room for them;
-** d->nminima counts those read, so gd_descent_free cleans up. */
+/*
+** Read the minima of an image of the given version at p into d, which
+** has room for them; d->nminima counts those read, so gd_descent_free
+** cleans up. Version 1 has no restart: it reads as -1, unknown.
+*/
 static gd_status get_minima(gd_descent *d, const unsigned char *p,
-                            size_t nmin, const char *name, gd_error *err) {
-  size_t i;
+                            size_t nmin, uint32_t version,
+                            const char *name, gd_error *err) {
+  size_t i, fixed = version < 2 ? MIN_FIXED_V1 : MIN_FIXED;
   for (i = 0; i < nmin; i++) {
     gd_descent_minimum *m = &d->minima[i];
     uint64_t it = get_u64(p + 8);
     uint32_t reason = get_u32(p + 16), numeric = get_u32(p + 20);
-    if (it > LONG_MAX || reason > GD_REASON_INTERRUPTED || numeric > 1)
+    int64_t r = version < 2 ? -1 : (int64_t)get_u64(p + 24);
+    if (it > LONG_MAX || reason > GD_REASON_INTERRUPTED || numeric > 1 ||
+        r < -1 || r > LONG_MAX)
       return io_error(err, "load", name, "corrupted (bad minimum)");
     if (gd_tensor_new(&m->x, d->x->ndim, d->x->shape, err))
       return nomem(err, "load");
@@ -524,7 +546,8 @@ static gd_status get_minima(gd_descent *d, const unsigned char *p,
     m->iterations = (long)it;
     m->reason = (gd_descent_reason)reason;
     m->numeric_gradient = (int)numeric;
-    p = get_values(m->x, p + MIN_FIXED);
+    m->restart = (long)r;
+    p = get_values(m->x, p + fixed);
   }
   return GD_OK;
 }
@@ -558,7 +581,8 @@ static const unsigned char *get_param(gd_descent *d,
 ** and minima after it. */
 static gd_status descent_build(gd_descent **out, const unsigned char *s,
                                int ndim, const size_t *shape,
-                               const char *name, gd_error *err) {
+                               uint32_t version, const char *name,
+                               gd_error *err) {
   gd_tensor *x;
   gd_descent *d;
   size_t nmin = (size_t)get_u64(s + 64);
@@ -581,7 +605,7 @@ static gd_status descent_build(gd_descent **out, const unsigned char *s,
   }
   d->capminima = nmin;
   s = get_param(d, s);
-  if ((st = get_minima(d, s, nmin, name, err)) != GD_OK) {
+  if ((st = get_minima(d, s, nmin, version, name, err)) != GD_OK) {
     gd_descent_free(d);
     return st;
   }
@@ -594,9 +618,10 @@ gd_status gd_descent_decode(gd_descent **out, const unsigned char *b,
                             size_t n, const char *name, gd_error *err) {
   size_t shape[GD_MAX_DIMS], numel, body;
   const unsigned char *s;
+  uint32_t version;
   int ndim;
-  gd_status st = check_header(b, n, MAGIC_OPT, "GradientDescent", name,
-                              err);
+  gd_status st = check_header(b, n, MAGIC_OPT, "GradientDescent", V_OPT,
+                              &version, name, err);
   if (st) return st;
   st = read_shape(b, n, name, &ndim, shape, &numel, &body, err);
   if (st) return st;
@@ -605,9 +630,10 @@ gd_status gd_descent_decode(gd_descent **out, const unsigned char *b,
   s = b + body;
   if (get_u64(s + 64) > SIZE_MAX ||
       descent_bytes(ndim, numel, get_u32(s + 52) ? 7 : 5,
-                    (size_t)get_u64(s + 64)) != n)
+                    (size_t)get_u64(s + 64),
+                    version < 2 ? MIN_FIXED_V1 : MIN_FIXED) != n)
     return io_error(err, "load", name, "corrupted (sizes disagree)");
-  return descent_build(out, s, ndim, shape, name, err);
+  return descent_build(out, s, ndim, shape, version, name, err);
 }
 
 
@@ -640,6 +666,19 @@ static size_t file_size(int depth, const size_t *nodes) {
 }
 
 
+/* The activation names of net at p, NUL-padded to NAME_BYTES each;
+** returns the position after them. */
+static unsigned char *put_names(unsigned char *p, const gd_network *net) {
+  int l;
+  for (l = 0; l < gd_network_depth(net); l++, p += NAME_BYTES) {
+    const char *a = gd_network_activation(net, l)->name;
+    memset(p, 0, NAME_BYTES);
+    memcpy(p, a, strnlen(a, NAME_BYTES - 1));
+  }
+  return p;
+}
+
+
 /* The whole file image of net in a new buffer of *size bytes. */
 static unsigned char *image(const gd_network *net, size_t *size,
                             gd_error *err) {
@@ -660,14 +699,12 @@ static unsigned char *image(const gd_network *net, size_t *size,
   p = buf + HEADER;
   for (l = 0; l <= depth; l++, p += 8)
     put_u64(p, (uint64_t)gd_network_nodes(net, l));
-  for (l = 0; l < depth; l++, p += NAME_BYTES)
-    memcpy(p, gd_network_activation(net, l)->name,
-           strnlen(gd_network_activation(net, l)->name, NAME_BYTES - 1));
+  p = put_names(p, net);
   for (l = 0; l < depth; l++) {
     p = put_values(p, gd_network_weight(net, l));
     p = put_values(p, gd_network_bias(net, l));
   }
-  seal(buf, n, MAGIC_NET, (uint32_t)depth);
+  seal(buf, n, MAGIC_NET, V_NET, (uint32_t)depth);
   *size = n;
   return buf;
 }
@@ -762,7 +799,9 @@ gd_status gd_network_decode(gd_network **out, const unsigned char *b,
                             size_t n, const char *name,
                             gd_activation_resolver resolve, void *ud,
                             gd_error *err) {
-  gd_status st = check_header(b, n, MAGIC_NET, "network", name, err);
+  uint32_t version;
+  gd_status st = check_header(b, n, MAGIC_NET, "network", V_NET, &version,
+                              name, err);
   if (st) return st;
   return parse(out, b, n, name, resolve ? resolve : builtin_resolver, ud,
                err);
@@ -786,10 +825,21 @@ gd_status gd_network_load(gd_network **out, const char *path,
 
 /* ---- training checkpoints -------------------------------------- */
 
-/* Bytes of a checkpoint's head for depth layers: header, widths, fixed
-** fields, done losses and an order of m columns; 0 on overflow. */
-static size_t ckp_head(int depth, uint64_t done, uint64_t m) {
-  size_t n = HEADER + 8 * ((size_t)depth + 1) + CKP_FIXED;
+/* The offset of the fixed fields (done .. spare) of a checkpoint of
+** depth layers: after the widths and, from version 2, the activation
+** names. */
+static size_t ckp_fixed_at(int depth, uint32_t version) {
+  size_t at = HEADER + 8 * ((size_t)depth + 1);
+  return version < 2 ? at : at + NAME_BYTES * (size_t)depth;
+}
+
+
+/* Bytes of a checkpoint's head for depth layers: header, widths, names
+** (from version 2), fixed fields, done losses and an order of m
+** columns; 0 on overflow. */
+static size_t ckp_head(int depth, uint32_t version, uint64_t done,
+                       uint64_t m) {
+  size_t n = ckp_fixed_at(depth, version) + CKP_FIXED;
   if (done > SIZE_MAX / 8 || m > SIZE_MAX / 8 ||
       !gd_add_size(n, 8 * (size_t)done, &n) ||
       !gd_add_size(n, 8 * (size_t)m, &n))
@@ -818,6 +868,7 @@ static unsigned char *put_ckp_head(unsigned char *b, const gd_network *net,
   size_t k;
   for (l = 0; l <= gd_network_depth(net); l++, p += 8)
     put_u64(p, (uint64_t)gd_network_nodes(net, l));
+  p = put_names(p, net);
   put_u64(p, (uint64_t)s->done);
   put_u64(p + 8, (uint64_t)s->batch);
   put_u64(p + 16, (uint64_t)s->m);
@@ -843,7 +894,7 @@ gd_status gd_checkpoint_save(const gd_network *net,
                              const char *path, gd_error *err) {
   const gd_tensor *parts[7];
   int k, i, np, depth = gd_network_depth(net);
-  size_t part, n = ckp_head(depth, (uint64_t)s->done, s->m);
+  size_t part, n = ckp_head(depth, V_CKP, (uint64_t)s->done, s->m);
   unsigned char *b, *p;
 
   for (k = 0; k < s->nd && n > 0; k++) {
@@ -861,7 +912,7 @@ gd_status gd_checkpoint_save(const gd_network *net,
     put_u64(p - 8, 0);                        /* no minima */
     for (i = 0; i < np; i++) p = put_values(p, parts[i]);
   }
-  seal(b, n, MAGIC_CKP, (uint32_t)depth);
+  seal(b, n, MAGIC_CKP, V_CKP, (uint32_t)depth);
   return save_image(b, n, path, err);
 }
 
@@ -873,28 +924,55 @@ static const gd_tensor *ckp_tensor(const gd_network *net, int k) {
 }
 
 
-/* Check the head of a checked image b of n bytes against net and s;
-** *off gets the offset of the first parameter record. */
+/* Check the activation names at p of a checkpoint against those of
+** net, naming the first layer (from 1) whose names differ. */
+static gd_status ckp_check_names(const unsigned char *p,
+                                 const gd_network *net, const char *name,
+                                 gd_error *err) {
+  char msg[128], saved[NAME_BYTES];
+  int l;
+  for (l = 0; l < gd_network_depth(net); l++, p += NAME_BYTES) {
+    const char *have = gd_network_activation(net, l)->name;
+    memcpy(saved, p, NAME_BYTES);
+    saved[NAME_BYTES - 1] = '\0';
+    if (strncmp(saved, have, NAME_BYTES - 1) != 0) {
+      snprintf(msg, sizeof msg, "a checkpoint of a network whose layer "
+               "%d uses '%s', not '%.31s'", l + 1, saved, have);
+      return io_error(err, "load", name, msg);
+    }
+  }
+  return GD_OK;
+}
+
+
+/* Check the head of a checked image b of n bytes of the given version
+** against net and s; *off gets the offset of the first parameter
+** record. A version 1 image has no activation names to check. */
 static gd_status ckp_check_head(const unsigned char *b, size_t n,
-                                const gd_network *net,
+                                uint32_t version, const gd_network *net,
                                 const gd_network_train_state *s,
                                 const char *name, size_t *off,
                                 gd_error *err) {
   char msg[112];
   int l, depth = gd_network_depth(net);
-  const unsigned char *p = b + HEADER + 8 * ((size_t)depth + 1);
+  const unsigned char *p = b + ckp_fixed_at(depth, version);
   uint64_t done, m, k;
   size_t head;
+  gd_status st;
 
   if (get_u32(b + 12) != (uint32_t)depth)
     return io_error(err, "load", name, "a checkpoint of a network of "
                     "another depth");
-  if (n < HEADER + 8 * ((size_t)depth + 1) + CKP_FIXED + 8)
+  if (n < ckp_fixed_at(depth, version) + CKP_FIXED + 8)
     return io_error(err, "load", name, "corrupted (bad header)");
   for (l = 0; l <= depth; l++)
     if (get_u64(b + HEADER + 8 * (size_t)l) != gd_network_nodes(net, l))
       return io_error(err, "load", name, "a checkpoint of a network of "
                       "other widths");
+  if (version >= 2 &&
+      (st = ckp_check_names(b + HEADER + 8 * ((size_t)depth + 1), net,
+                            name, err)) != GD_OK)
+    return st;
   done = get_u64(p);
   m = get_u64(p + 16);
   if (get_u64(p + 8) != s->batch) {
@@ -913,7 +991,7 @@ static gd_status ckp_check_head(const unsigned char *b, size_t n,
              "than the %ld asked for", (unsigned long long)done, s->cap);
     return io_error(err, "load", name, msg);
   }
-  head = ckp_head(depth, done, m);
+  head = ckp_head(depth, version, done, m);
   if (head == 0 || head + 8 > n || get_u64(p + 24) > m ||
       get_u32(p + 64) > 1 || get_u32(p + 68) != 0)
     return io_error(err, "load", name, "corrupted (bad state)");
@@ -970,11 +1048,13 @@ static gd_status ckp_moments(const unsigned char *b, size_t off,
 }
 
 
-/* Copy a checked image into s and the parameters it shares. */
-static void ckp_apply(const unsigned char *b, gd_network_train_state *s) {
+/* Copy a checked image of the given version into s and the parameters
+** it shares. */
+static void ckp_apply(const unsigned char *b, uint32_t version,
+                      gd_network_train_state *s) {
   size_t k;
   int i;
-  const unsigned char *p = b + HEADER + 8 * ((size_t)s->nd / 2 + 1);
+  const unsigned char *p = b + ckp_fixed_at(s->nd / 2, version);
   s->done = (long)get_u64(p);
   s->pos = (size_t)get_u64(p + 24);
   for (i = 0; i < 4; i++) s->rng.s[i] = get_u64(p + 32 + 8 * i);
@@ -997,11 +1077,14 @@ static gd_status ckp_dec(void *out, const unsigned char *b, size_t n,
                          const char *name, gd_error *err) {
   ckp_target *t = (ckp_target *)out;
   size_t head = 0;
-  gd_status st = check_header(b, n, MAGIC_CKP, "checkpoint", name, err);
-  if (!st) st = ckp_check_head(b, n, t->net, t->s, name, &head, err);
+  uint32_t version = 0;
+  gd_status st = check_header(b, n, MAGIC_CKP, "checkpoint", V_CKP,
+                              &version, name, err);
+  if (!st) st = ckp_check_head(b, n, version, t->net, t->s, name, &head,
+                               err);
   if (!st) st = ckp_check_params(b, n, t->net, head, name, err);
   if (!st) st = ckp_moments(b, head, t->s, err);
-  if (!st) ckp_apply(b, t->s);
+  if (!st) ckp_apply(b, version, t->s);
   return st;
 }
 

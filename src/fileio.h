@@ -9,10 +9,17 @@
 **   offset  size  field
 **   0       8     magic: "GDNNTEN", "GDNNOPT", "GDNNNET" or "GDNNCKP",
 **                 then 0x1a
-**   8       4     u32 format version (1)
+**   8       4     u32 format version of the kind (below)
 **   12      4     u32 dtype (1: f64) for tensors and optimisers,
 **                 depth L for networks and checkpoints
 **   16      8     u64 length of the whole file in bytes
+**
+** Versions count per kind and go up only when the kind's layout
+** changes: tensors and networks are at version 1, GradientDescent
+** objects and checkpoints at version 2. A save writes its kind's
+** newest version, so that a build reading version 1 only still reads
+** this build's tensors and networks; a load reads every version from 1
+** to the newest of its kind and calls a higher one newer.
 **
 ** A tensor (GDNNTEN) goes on with u32 ndim, u32 0, u64 shape[ndim] and
 ** the f64 values in row-major order.
@@ -23,20 +30,26 @@
 ** then x, gradient_current, gradient_previous, gradient_step, velocity
 ** and (when has_adam) adam_m and adam_v, each x's shape in f64; then
 ** each minimum as f64 value, u64 iterations, u32 reason, u32
-** numeric_gradient and its point in f64.
+** numeric_gradient, i64 restart (of the search that found it, from 0;
+** -1: unknown) and its point in f64. Version 1 has no restart field:
+** its minima load with restart -1, which Lua, counting restarts from
+** 1, shows as 0.
 **
 ** A network (GDNNNET) goes on with u64 layer widths n_0 .. n_L, L
 ** activation names of 32 bytes, NUL-padded, then f64 W_1, b_1, ...,
 ** W_L, b_L in row-major order.
 **
 ** A training checkpoint (GDNNCKP) goes on with u64 widths n_0 .. n_L,
-** u64 iterations done, u64 batch size (0: full batch), u64 column
+** L activation names as in a network (version 1 has none), u64
+** iterations done, u64 batch size (0: full batch), u64 column
 ** count m of the shuffled order (0: none), u64 position in it, u64
 ** shuffle generator state[4], u32 has_spare, u32 0, f64 spare; then
 ** the f64 loss of each iteration done and the u64 order[m]; then, for
 ** W_1, b_1, ..., W_L, b_L, the fixed fields of a GDNNOPT file (with
 ** nminima 0) and its five or seven tensors in the same order, each of
-** the parameter's shape, x holding the parameter itself.
+** the parameter's shape, x holding the parameter itself. It loads
+** only into a network of the same depth and widths and, from version
+** 2, the same activation names.
 **
 ** A save writes a temporary file in the same directory, flushes and
 ** syncs it, and renames it over the path, so a crash never leaves a
@@ -61,7 +74,8 @@
 #include "network.h"
 #include "tensor.h"
 
-#define GD_FILE_VERSION 1
+/* The newest format version of any kind (see above). */
+#define GD_FILE_VERSION 2
 
 /* What a file holds, judged by its first bytes. */
 typedef enum gd_file_kind {

@@ -289,8 +289,10 @@ static void pushminima(lua_State *L, const gd_descent *d) {
     lua_pushstring(L, m->numeric_gradient ? "central_differences"
                                           : "analytic");
     lua_setfield(L, -2, "gradient");
-    lua_pushinteger(L, (lua_Integer)m->restart + 1);
-    lua_setfield(L, -2, "restart");
+    if (m->restart >= 0) {                  /* -1: not known */
+      lua_pushinteger(L, (lua_Integer)m->restart + 1);
+      lua_setfield(L, -2, "restart");
+    }
     lua_rawseti(L, -2, (lua_Integer)i + 1);                 /* list */
   }
 }

@@ -1,7 +1,8 @@
 -- Specs for gd.save, gd.load, gd.save_npy and gd.load_npy: round trips
 -- of tensors, GradientDescent objects and networks, every kind of bad
 -- file, a writer killed in the middle of a save, and .npy files made by
--- NumPy (tests/data/npy/make_npy.py).
+-- NumPy (tests/data/npy/make_npy.py). The format's versions are
+-- checked in format_spec.lua.
 
 local gd = require "gdnn"
 
@@ -174,6 +175,7 @@ describe("gd.save and gd.load", function()
         assert.equal(a[i].iterations, b[i].iterations)
         assert.equal(a[i].reason, b[i].reason)
         assert.equal(a[i].gradient, b[i].gradient)
+        assert.equal(a[i].restart, b[i].restart)
         assert.is_true(same_values(a[i].x, b[i].x))
       end
     end)
