@@ -28,7 +28,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "no-trapping-math")
+                     "no-trapping-math", "fp-contract=off")
 #endif
 
 #define LOG2E 1.4426950408889634
@@ -256,7 +256,7 @@ static double d2tanh(double z, double a) {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "no-trapping-math")
+                     "no-trapping-math", "fp-contract=off")
 #endif
 
 

@@ -311,7 +311,8 @@ static gd_status check_gradient(const gd_descent *d, const gd_tensor *g,
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "no-tree-loop-distribute-patterns")
+                     "no-tree-loop-distribute-patterns", \
+                     "fp-contract=off")
 #endif
 
 

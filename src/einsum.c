@@ -99,7 +99,8 @@ static int odo_next(const size_t *n, const ptrdiff_t (*s)[MAXL], int lo,
 /* Local options for the flat loops below: GCC may vectorise them. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
+                     "fp-contract=off")
 #endif
 
 

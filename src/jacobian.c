@@ -1083,7 +1083,8 @@ gd_status gd_jacobian_compose_plan(gd_jacobian_plan **out,
 /* Local options for the element-wise product: GCC may vectorise it. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
+                     "fp-contract=off")
 #endif
 
 

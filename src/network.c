@@ -339,7 +339,8 @@ static gd_status keep_input(gd_network *net, const gd_tensor *x,
 /* Local options for the bias rows: GCC may vectorise them. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
+                     "fp-contract=off")
 #endif
 
 

@@ -1141,7 +1141,8 @@ int gd_tensor_equal(const gd_tensor *a, const gd_tensor *b) {
 /* Local options for the finiteness row: GCC may vectorise it. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
+                     "fp-contract=off")
 #endif
 
 

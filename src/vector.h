@@ -6,11 +6,12 @@
 ** the loader picks the widest one the processor runs (an ifunc resolver
 ** asks the CPU). The loops inside are vectorised by GCC under local
 ** options (see the pragmas beside them). Floating-point contraction
-** stays off in every copy, and a fused multiply-add appears only where
-** the source calls fma(), which rounds once on every machine; so the
-** wide copies give the same doubles as the baseline one, bit for bit,
-** and an element-wise result never depends on the machine it was
-** computed on.
+** stays off in every copy (those pragmas say so, whatever CFLAGS
+** asks), and a fused multiply-add appears only where the source calls
+** fma(), which rounds once on every machine; so the wide copies give
+** the same doubles as the baseline one, bit for bit, and an
+** element-wise result never depends on the machine it was computed
+** on.
 **
 ** Limits: clones are made only by GCC on x86-64 GNU/Linux; other
 ** compilers and systems get the single baseline copy. Where the
