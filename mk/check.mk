@@ -30,7 +30,8 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:exitcode=23 \
 MEMCHECK_SPECS ?= tests/tensor_spec.lua tests/einsum_spec.lua \
                   tests/descent_spec.lua tests/jacobian_spec.lua \
                   tests/network_spec.lua tests/io_spec.lua \
-                  tests/badinput_spec.lua tests/alloc_spec.lua
+                  tests/badinput_spec.lua tests/alloc_spec.lua \
+                  tests/hessian_spec.lua tests/format_spec.lua
 VALGRIND = valgrind --quiet --error-exitcode=24 --leak-check=full \
            --errors-for-leak-kinds=definite --show-leak-kinds=definite \
            --suppressions=$(CURDIR)/mk/valgrind.supp
