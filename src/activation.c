@@ -25,11 +25,7 @@
 
 /* The kernels are branch-free so that the flat loop of tanh vectorises
 ** once GCC may if-convert comparisons (no exception flag is kept). */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "no-trapping-math", "fp-contract=off")
-#endif
+GD_LOOPS_BEGIN
 
 #define LOG2E 1.4426950408889634
 #define LN2_HI 6.93147180369123816490e-01
@@ -137,9 +133,7 @@ void gd_activation_sigmoid_fill(size_t n, double *o, ptrdiff_t so,
 }
 
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+GD_LOOPS_END
 
 
 /* ---- derivatives ---------------------------------------------------- */
@@ -253,11 +247,7 @@ static double d2tanh(double z, double a) {
 }
 
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "no-trapping-math", "fp-contract=off")
-#endif
+GD_LOOPS_BEGIN
 
 
 GD_CLONES
@@ -284,9 +274,7 @@ static int fill_builtin(double *d, const double *z, const double *a,
 }
 
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+GD_LOOPS_END
 
 
 static gd_status identity_f(const gd_activation *act, gd_tensor *a,

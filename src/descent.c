@@ -306,14 +306,9 @@ static gd_status check_gradient(const gd_descent *d, const gd_tensor *g,
 }
 
 
-/* Local options for the plain step's loops: GCC may vectorise them
-** (their buffers are declared not to overlap; see step_plain). */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "no-tree-loop-distribute-patterns", \
-                     "fp-contract=off")
-#endif
+/* The plain step's loops (their buffers are declared not to overlap;
+** see step_plain). */
+GD_LOOPS_BEGIN
 
 
 /* The plain rule over buffers that do not overlap: cur = g, v = mu v +
@@ -367,9 +362,7 @@ static void lean_update(double *restrict x, double *restrict v,
 }
 
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+GD_LOOPS_END
 
 
 /* 1 when the n doubles at p and those at q share no byte. */

@@ -96,12 +96,7 @@ static int odo_next(const size_t *n, const ptrdiff_t (*s)[MAXL], int lo,
 }
 
 
-/* Local options for the flat loops below: GCC may vectorise them. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "fp-contract=off")
-#endif
+GD_LOOPS_BEGIN
 
 
 /* Sums of n contiguous values, or of n contiguous products, in eight
@@ -157,9 +152,7 @@ static int flat_row(double *po, const double *pa, ptrdiff_t sa,
 }
 
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+GD_LOOPS_END
 
 
 /* Sum over the summed dims of l, starting at offsets a0 and b0. */

@@ -1080,12 +1080,7 @@ gd_status gd_jacobian_compose_plan(gd_jacobian_plan **out,
 }
 
 
-/* Local options for the element-wise product: GCC may vectorise it. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "fp-contract=off")
-#endif
+GD_LOOPS_BEGIN
 
 
 /* o = s (a b) element by element (a b alone when s is 1). */
@@ -1100,9 +1095,7 @@ static void times(double *o, const double *a, const double *b,
 }
 
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+GD_LOOPS_END
 
 
 /* The factor of the target by the kept plan, the operands' scales (which

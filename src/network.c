@@ -336,12 +336,7 @@ static gd_status keep_input(gd_network *net, const gd_tensor *x,
 #define SMALL_LINEAR 4096
 
 
-/* Local options for the bias rows: GCC may vectorise them. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "fp-contract=off")
-#endif
+GD_LOOPS_BEGIN
 
 
 /* Every row i of the n x m row-major z set to b[i * bs]. */
@@ -356,9 +351,7 @@ static void bias_rows(double *restrict z, const double *restrict b,
 }
 
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+GD_LOOPS_END
 
 
 /*

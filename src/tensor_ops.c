@@ -1138,12 +1138,7 @@ int gd_tensor_equal(const gd_tensor *a, const gd_tensor *b) {
 }
 
 
-/* Local options for the finiteness row: GCC may vectorise it. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", \
-                     "fp-contract=off")
-#endif
+GD_LOOPS_BEGIN
 
 
 /* Clear *ok when a row holds a NaN or an infinity. An exponent field of
@@ -1172,9 +1167,7 @@ static void row_finite(size_t n, double *const *p, const ptrdiff_t *s,
 }
 
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+GD_LOOPS_END
 
 
 int gd_tensor_all_finite(const gd_tensor *t) {

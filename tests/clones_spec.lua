@@ -77,7 +77,7 @@ describe("the copies of the element loops", function()
   local function dump(level)
     local exe = dir .. "/dump-" .. level
     sh("cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -march=" .. level ..
-       " -DGD_VECTOR_H -DGD_CLONES= -Isrc src/activation.c" ..
+       " -DGD_CLONES= -Isrc src/activation.c" ..
        " tests/c/kernels_dump.c libgdnn.a" ..
        " $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)" ..
        " -lm -o " .. quote(exe))
