@@ -8,14 +8,7 @@
 local gd = require "gdnn"
 local helpers = require "tests.helpers"
 local quote, slurp, spit = helpers.quote, helpers.slurp, helpers.spit
-
-local function sh(cmd)
-  local log = os.tmpname()
-  local ok = os.execute("(" .. cmd .. ") >" .. quote(log) .. " 2>&1")
-  local out = slurp(log)
-  os.remove(log)
-  assert(ok == true, "command failed: " .. cmd .. "\n" .. out)
-end
+local must = helpers.must
 
 -- Inputs over every range the kernels treat apart: tiny, ordinary,
 -- near the cut-offs (20 for tanh, 708 for sigmoid), huge, both signs,
@@ -66,9 +59,7 @@ describe("the copies of the element loops", function()
   end
 
   local xs = inputs()
-  local dir = os.tmpname()
-  os.remove(dir)
-  sh("mkdir -p " .. quote(dir))
+  local dir, remove = helpers.tempdir()
   local bin = {}
   for i, x in ipairs(xs) do bin[i] = string.pack("=d", x) end
   spit(dir .. "/in", table.concat(bin))
@@ -76,13 +67,13 @@ describe("the copies of the element loops", function()
   -- What the kernels built for level write for xs, as bytes.
   local function dump(level)
     local exe = dir .. "/dump-" .. level
-    sh("cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -march=" .. level ..
-       " -DGD_CLONES= -Isrc src/activation.c" ..
-       " tests/c/kernels_dump.c libgdnn.a" ..
-       " $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)" ..
-       " -lm -o " .. quote(exe))
-    sh(quote(exe) .. " " .. quote(dir .. "/in") .. " " ..
-       quote(dir .. "/out-" .. level))
+    must("cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -march=" .. level ..
+         " -DGD_CLONES= -Isrc src/activation.c" ..
+         " tests/c/kernels_dump.c libgdnn.a" ..
+         " $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)" ..
+         " -lm -o " .. quote(exe))
+    must(quote(exe) .. " " .. quote(dir .. "/in") .. " " ..
+         quote(dir .. "/out-" .. level))
     return slurp(dir .. "/out-" .. level)
   end
 
@@ -110,5 +101,5 @@ describe("the copies of the element loops", function()
     end
   end)
 
-  teardown(function() os.execute("rm -rf " .. quote(dir)) end)
+  teardown(remove)
 end)

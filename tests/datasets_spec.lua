@@ -3,19 +3,10 @@
 
 local datasets = require "gdnn.datasets"
 local gd = require "gdnn"
+local helpers = require "tests.helpers"
 
 
 local function rows(t) return t:totable() end
-
-
--- Write text to a new temporary file; returns its name.
-local function temp_file(text)
-  local name = os.tmpname()
-  local fh = assert(io.open(name, "w"))
-  fh:write(text)
-  fh:close()
-  return name
-end
 
 
 local function min_max(list)
@@ -212,7 +203,7 @@ describe("gdnn.datasets", function()
       files = {}
     end)
     local function csv(text)
-      local name = temp_file(text)
+      local name = helpers.tempfile(text)
       files[#files + 1] = name
       return name
     end

@@ -4,6 +4,7 @@
 -- tagged #slow; they use few iterations.
 
 local progress = require "gdnn.progress"
+local helpers = require "tests.helpers"
 
 -- The interpreter that runs the scripts: gdnn-lua of this tree, or
 -- another one named by GDNN_LUA.
@@ -11,23 +12,15 @@ local INTERP = os.getenv("GDNN_LUA") or "./gdnn-lua"
 
 
 -- A fresh temporary folder, and the function that removes it.
-local tempdir = require("tests.helpers").tempdir
+local tempdir = helpers.tempdir
 
 
 -- Run a demo script with args; returns its exit status, its standard
 -- output and its standard error.
 local function run(script, args)
-  local err = os.tmpname()
-  local cmd = string.format("%s scripts/%s %s 2>'%s'", INTERP, script,
-                            args or "", err)
-  local pipe = assert(io.popen(cmd, "r"))
-  local out = pipe:read("a")
-  local _, _, code = pipe:close()
-  local fh = io.open(err, "r")
-  local errtext = fh:read("a")
-  fh:close()
-  os.remove(err)
-  return code, out, errtext
+  local cmd = string.format("%s scripts/%s %s", INTERP, script, args or "")
+  local out, err, code = helpers.capture(cmd)
+  return code, out, err
 end
 
 

@@ -45,6 +45,14 @@ local himmelblau_minima = {
   {3.584428340330492, -1.848126526964404},
 }
 
+-- f(x) = (x1 - 1)^2 + w (x2 + 2)^2 + c, whose minimum c lies at
+-- (1, -2), and its gradient.
+local function quadratic(w, c)
+  local function f(x) return (x[1] - 1)^2 + w * (x[2] + 2)^2 + c end
+  local function g(x) return {2 * (x[1] - 1), 2 * w * (x[2] + 2)} end
+  return f, g
+end
+
 -- An ill-conditioned quadratic 0.5 * (x^2 + 100 y^2).
 local function ill(x) return 0.5 * (x[1]^2 + 100 * x[2]^2) end
 local function ill_gradient(x) return {x[1], 100 * x[2]} end
@@ -262,6 +270,13 @@ end)
 
 
 describe("gdnn.gradient_descent_from_function", function()
+  -- The search from (0, 0) with learning rate 0.1 of f, by the
+  -- gradient g or, without one, by central differences.
+  local function from_origin(f, g)
+    return gd.gradient_descent_from_function(f, g,
+      {x0 = {0, 0}, learning_rate = 0.1})
+  end
+
   it("finds a quartic's minimum", function()
     local function f(x) return x[1]^4 - 3 * x[1]^3 + 2 end
     local function g(x) return {4 * x[1]^3 - 9 * x[1]^2} end
@@ -274,10 +289,7 @@ describe("gdnn.gradient_descent_from_function", function()
   end)
 
   it("finds a simple quadratic's minimum", function()
-    local function f(x) return (x[1] - 1)^2 + (x[2] + 2)^2 + 3 end
-    local function g(x) return {2 * (x[1] - 1), 2 * (x[2] + 2)} end
-    local x, v = gd.gradient_descent_from_function(f, g,
-      {x0 = {0, 0}, learning_rate = 0.1})
+    local x, v = from_origin(quadratic(1, 3))
     near_all({1, -2}, x, 1e-8)
     assert.near(3, v, 1e-8)
     assert.equal("analytic", x.minima[1].gradient)
@@ -309,9 +321,8 @@ describe("gdnn.gradient_descent_from_function", function()
   end)
 
   it("uses central differences without a gradient and says so", function()
-    local function f(x) return (x[1] - 1)^2 + 2 * (x[2] + 2)^2 end
-    local x, v = gd.gradient_descent_from_function(f, nil,
-      {x0 = {0, 0}, learning_rate = 0.1})
+    local f = quadratic(2, 0)
+    local x, v = from_origin(f, nil)
     near_all({1, -2}, x, 1e-8)
     assert.near(0, v, 1e-12)
     assert.equal("central_differences", x.minima[1].gradient)

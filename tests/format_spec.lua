@@ -8,15 +8,7 @@ local gd = require "gdnn"
 local helpers = require "tests.helpers"
 
 local slurp, spit, flat = helpers.slurp, helpers.spit, helpers.flat
-
--- FNV-1a 64 of s, as the files' checksum (Lua integers wrap).
-local function fnv1a(s)
-  local h = -3750763034362895579       -- 14695981039346656037
-  for i = 1, #s do
-    h = (h ~ s:byte(i)) * 1099511628211
-  end
-  return h
-end
+local fnv1a, reseal, patch = helpers.fnv1a, helpers.reseal, helpers.patch
 
 -- A whole gdnn file: magic, version, word (dtype or depth), length,
 -- the body and the checksum of all before it.
@@ -24,17 +16,6 @@ local function image(magic, version, word, body)
   local head = magic .. string.pack("<I4I4I8", version, word,
                                     24 + #body + 8)
   return head .. body .. string.pack("<i8", fnv1a(head .. body))
-end
-
--- s with its last 8 bytes replaced by the checksum of the rest.
-local function reseal(s)
-  local body = s:sub(1, -9)
-  return body .. string.pack("<i8", fnv1a(body))
-end
-
--- s with the bytes at 1-based position k replaced by r.
-local function patch(s, k, r)
-  return s:sub(1, k - 1) .. r .. s:sub(k + #r)
 end
 
 -- The numbers of a (nested) list packed as fmt each, in row-major
@@ -155,6 +136,19 @@ local OPT = {
   },
 }
 
+-- A copy of OPT whose i-th minimum has the restart restart(i).
+local function opt_restarts(restart)
+  local o = {}
+  for k, v in pairs(OPT) do o[k] = v end
+  o.minima = {}
+  for i, m in ipairs(OPT.minima) do
+    o.minima[i] = {value = m.value, iterations = m.iterations,
+                   reason = m.reason, numeric = m.numeric, x = m.x,
+                   restart = restart(i)}
+  end
+  return o
+end
+
 -- A 2-3-1 network's parameters and a checkpoint of three iterations.
 local NET = {
   widths = {2, 3, 1}, activations = {"tanh", "identity"},
@@ -168,10 +162,7 @@ local Y = gd.tensor{{0.5, -0.2, 0.1, 0.3}}
 
 describe("gdnn files, version 2", function()
   local path = os.tmpname()
-  after_each(function()
-    os.remove(path)
-    os.execute("rm -f '" .. path .. "'.??????")
-  end)
+  after_each(function() helpers.remove_saved(path) end)
 
   local function version_of(s) return (string.unpack("<I4", s, 9)) end
 
@@ -211,14 +202,7 @@ describe("gdnn files, version 2", function()
     end)
 
     it("write every field as the documented layout has it", function()
-      local o = {}
-      for k, v in pairs(OPT) do o[k] = v end
-      o.minima = {}
-      for i, m in ipairs(OPT.minima) do
-        o.minima[i] = {value = m.value, iterations = m.iterations,
-                       reason = m.reason, numeric = m.numeric, x = m.x,
-                       restart = i + 6}
-      end
+      local o = opt_restarts(function(i) return i + 6 end)
       spit(path, opt_file(o, 2))
       local y = assert(gd.load(path))
       assert.equal(8, y.minima[1].restart)
@@ -345,10 +329,7 @@ end)
 
 describe("gdnn files, version 1", function()
   local path = os.tmpname()
-  after_each(function()
-    os.remove(path)
-    os.execute("rm -f '" .. path .. "'.??????")
-  end)
+  after_each(function() helpers.remove_saved(path) end)
 
   it("of tensors load", function()
     spit(path, image("GDNNTEN\26", 1, 1, string.pack("<I4I4", 2, 0) ..
@@ -384,14 +365,7 @@ describe("gdnn files, version 1", function()
     spit(path, opt_file(OPT, 1))
     local y = assert(gd.load(path))
     assert.is_true(gd.save(path, y))
-    local o = {}
-    for k, v in pairs(OPT) do o[k] = v end
-    o.minima = {}
-    for i, m in ipairs(OPT.minima) do
-      o.minima[i] = {value = m.value, iterations = m.iterations,
-                     reason = m.reason, numeric = m.numeric, x = m.x,
-                     restart = -1}
-    end
+    local o = opt_restarts(function() return -1 end)
     assert.equal(opt_file(o, 2), slurp(path))
     assert.is_nil(assert(gd.load(path)).minima[2].restart)
   end)

@@ -31,6 +31,13 @@ local function index_tables(index, found, depth)
 end
 
 
+-- Whether the key k names a public field: a string without a leading
+-- underscore.
+local function public(k)
+  return type(k) == "string" and not k:match("^_")
+end
+
+
 -- The method names of a userdata's class, without the Tensor methods
 -- it inherits (rawpairs: a class table falls back to them).
 local function class_methods(obj, tensor_methods)
@@ -43,8 +50,7 @@ local function class_methods(obj, tensor_methods)
   for _, t in ipairs(tables) do
     if t ~= tensor_methods then
       for k, v in next, t do
-        if type(k) == "string" and type(v) == "function"
-           and not k:match("^_") then
+        if public(k) and type(v) == "function" then
           names[k] = true
         end
       end
@@ -59,11 +65,19 @@ local function tensor_methods()
 end
 
 
+-- Check that the list of names without help is empty; a failure shows
+-- the names, sorted.
+local function none_missing(missing)
+  table.sort(missing)
+  assert.same({}, missing)
+end
+
+
 describe("gdnn.help", function()
   it("has a text for every function and table of the module", function()
     local missing = {}
     for k, v in pairs(gd) do
-      if type(k) == "string" and not k:match("^_") then
+      if public(k) then
         if not help.text("gdnn." .. k) then missing[#missing + 1] = k end
         if type(v) == "table" then
           for k2 in pairs(v) do
@@ -73,8 +87,7 @@ describe("gdnn.help", function()
         end
       end
     end
-    table.sort(missing)
-    assert.same({}, missing)
+    none_missing(missing)
   end)
 
   it("has a text for every Tensor method", function()
@@ -86,8 +99,7 @@ describe("gdnn.help", function()
         missing[#missing + 1] = k
       end
     end
-    table.sort(missing)
-    assert.same({}, missing)
+    none_missing(missing)
   end)
 
   it("has a text for every method of GradientDescent, TensorJacobian "
@@ -107,8 +119,7 @@ describe("gdnn.help", function()
         end
       end
     end
-    table.sort(missing)
-    assert.same({}, missing)
+    none_missing(missing)
     assert.is_true(count >= 7)
   end)
 
@@ -118,14 +129,13 @@ describe("gdnn.help", function()
       local t = require("gdnn." .. mod)
       assert.truthy(help.text("gdnn." .. mod), mod)
       for k in pairs(t) do
-        if type(k) == "string" and not k:match("^_") then
+        if public(k) then
           local name = "gdnn." .. mod .. "." .. k
           if not help.text(name) then missing[#missing + 1] = name end
         end
       end
     end
-    table.sort(missing)
-    assert.same({}, missing)
+    none_missing(missing)
   end)
 
   it("gives each text a call form, a paragraph and an example within "
@@ -182,9 +192,7 @@ end)
 -- Type input into gdnn-lua's REPL through a pseudo terminal; returns
 -- what the terminal showed, with carriage returns removed.
 local function repl(input)
-  local home = os.tmpname()
-  os.remove(home)
-  assert(os.execute("mkdir -p " .. quote(home)))
+  local home, remove = helpers.tempdir()
   local inp, out = os.tmpname(), os.tmpname()
   spit(inp, input .. "\4")
   os.execute("HOME=" .. quote(home) .. " TERM=dumb script -qec "
@@ -193,39 +201,42 @@ local function repl(input)
   local text = slurp(out):gsub("\r", "")
   os.remove(inp)
   os.remove(out)
-  os.execute("rm -rf " .. quote(home))
+  remove()
   return text
+end
+
+
+-- Check that the REPL's text out holds each of the plain strings that
+-- follow it (out is shown when one is missing).
+local function shows(out, ...)
+  for _, text in ipairs{...} do
+    assert.truthy(out:find(text, 1, true), out)
+  end
 end
 
 
 describe("gdnn-lua's REPL in a terminal", function()
   it("completes a module function with Tab", function()
-    local out = repl("gd.linsp\t(0, 1, 3)\n")
-    assert.truthy(out:find("> gd.linspace(0, 1, 3)", 1, true), out)
-    assert.truthy(out:find("[0.0 0.5 1.0]", 1, true), out)
+    shows(repl("gd.linsp\t(0, 1, 3)\n"),
+          "> gd.linspace(0, 1, 3)", "[0.0 0.5 1.0]")
   end)
 
   it("completes a tensor method after ':'", function()
-    local out = repl("t = gd.arange(6)\nt:resh\t(2, 3):shape()[2]\n")
-    assert.truthy(out:find("t:reshape(2, 3)", 1, true), out)
-    assert.truthy(out:find("\n3\n", 1, true), out)
+    shows(repl("t = gd.arange(6)\nt:resh\t(2, 3):shape()[2]\n"),
+          "t:reshape(2, 3)", "\n3\n")
   end)
 
   it("prints help for ?name and help(value)", function()
-    local out = repl("?gd.zeros\nhelp(gd.eye)\n? t:narrow\n")
-    assert.truthy(out:find("gd.zeros(d1, d2, ...)", 1, true), out)
-    assert.truthy(out:find("gd.eye(n [, m])", 1, true), out)
-    assert.truthy(out:find("t:narrow(dim, start, len)", 1, true), out)
-    assert.truthy(out:find("Example:", 1, true), out)
+    shows(repl("?gd.zeros\nhelp(gd.eye)\n? t:narrow\n"),
+          "gd.zeros(d1, d2, ...)", "gd.eye(n [, m])",
+          "t:narrow(dim, start, len)", "Example:")
   end)
 
   it("completes after '?'", function()
-    local out = repl("?gd.linsp\t\n")
-    assert.truthy(out:find("gd.linspace(a, b [, n])", 1, true), out)
+    shows(repl("?gd.linsp\t\n"), "gd.linspace(a, b [, n])")
   end)
 
   it("says when a name has no help", function()
-    local out = repl("?frobnicate\n")
-    assert.truthy(out:find("no help for frobnicate", 1, true), out)
+    shows(repl("?frobnicate\n"), "no help for frobnicate")
   end)
 end)

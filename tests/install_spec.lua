@@ -9,34 +9,13 @@
 
 local helpers = require "tests.helpers"
 local quote, slurp, spit = helpers.quote, helpers.slurp, helpers.spit
-
--- Run cmd in a shell; return its stdout and stderr together, and
--- whether it succeeded.
-local function sh(cmd)
-  local log = os.tmpname()
-  local ok = os.execute("(" .. cmd .. ") >" .. quote(log) .. " 2>&1")
-  local out = slurp(log)
-  os.remove(log)
-  return out, ok == true
-end
-
--- Run cmd and fail the spec with its output unless it succeeds.
-local function must(cmd)
-  local out, ok = sh(cmd)
-  assert(ok, "command failed: " .. cmd .. "\n" .. out)
-  return out
-end
-
-local function mktemp_dir()
-  local name = os.tmpname()
-  os.remove(name)
-  must("mkdir -p " .. quote(name))
-  return name
-end
+local sh, must = helpers.sh, helpers.must
 
 -- Copy the source tree (tracked files and new ones git does not
--- ignore, or every file but the build outputs without git) into dir.
-local function copy_source(dir)
+-- ignore, or every file but the build outputs without git) into the
+-- folder src under root; returns the copy's path.
+local function copy_source(root)
+  local dir = root .. "/src"
   must("mkdir -p " .. quote(dir))
   if sh("git rev-parse --is-inside-work-tree")
      :match("^true") then
@@ -49,11 +28,21 @@ local function copy_source(dir)
          .. " --exclude=./libgdnn.a -cf - . | tar -C " .. quote(dir)
          .. " -xf -")
   end
+  return dir
 end
 
 -- Every file (not folder) under dir, sorted, one a line.
 local function files_under(dir)
   return sh("cd " .. quote(dir) .. " && find . ! -type d | sort")
+end
+
+-- Check that each path of the list (as find names it, "./...") is a
+-- file under dir.
+local function has_files(dir, list)
+  local files = files_under(dir)
+  for _, f in ipairs(list) do
+    assert.truthy(files:find(f .. "\n", 1, true), f .. " missing")
+  end
 end
 
 local DEMO = [[
@@ -98,25 +87,22 @@ end
 
 
 describe("make install #slow", function()
-  local root, src, prefix
+  local root, src, prefix, remove
 
   setup(function()
-    root = mktemp_dir()
-    src = root .. "/src"
-    prefix = root .. "/prefix"
-    copy_source(src)
+    root, remove = helpers.tempdir()
+    src, prefix = copy_source(root), root .. "/prefix"
     must("make -C " .. quote(src) .. " -j2 install PREFIX="
          .. quote(prefix))
   end)
 
   teardown(function()
-    if root then sh("rm -rf " .. quote(root)) end
+    if remove then remove() end
   end)
 
   it("installs headers, libraries, pkg-config files, Lua files, "
      .. "gdnn-lua and its man page", function()
-    local files = files_under(prefix)
-    for _, f in ipairs{
+    has_files(prefix, {
       "./include/gdnn.h", "./include/gdnn/tensor.h",
       "./include/gdnn/lua_embed.h", "./lib/libgdnn.a",
       "./lib/libgdnn.so", "./lib/libgdnn.so.0", "./lib/libgdnn.so.0.1.0",
@@ -124,9 +110,7 @@ describe("make install #slow", function()
       "./lib/pkgconfig/gdnn-lua.pc", "./lib/lua/5.4/gdnn.so",
       "./share/lua/5.4/gdnn/help.lua", "./bin/gdnn-lua",
       "./share/man/man1/gdnn-lua.1",
-    } do
-      assert.truthy(files:find(f .. "\n", 1, true), f .. " missing")
-    end
+    })
   end)
 
   it("gives libgdnn.so a soname with the major version", function()
@@ -231,30 +215,25 @@ end)
 
 
 describe("luarocks make #slow", function()
-  local root, src, tree
+  local root, src, tree, remove
 
   setup(function()
-    root = mktemp_dir()
-    src = root .. "/src"
-    tree = root .. "/tree"
-    copy_source(src)
+    root, remove = helpers.tempdir()
+    src, tree = copy_source(root), root .. "/tree"
     must("cd " .. quote(src) .. " && luarocks make --lua-version 5.4"
          .. " --tree " .. quote(tree))
   end)
 
   teardown(function()
-    if root then sh("rm -rf " .. quote(root)) end
+    if remove then remove() end
   end)
 
   it("installs the module, the Lua files and gdnn-lua in the tree",
      function()
-    local files = files_under(tree)
-    for _, f in ipairs{
+    has_files(tree, {
       "./lib/lua/5.4/gdnn.so", "./share/lua/5.4/gdnn/help.lua",
       "./bin/gdnn-lua",
-    } do
-      assert.truthy(files:find(f .. "\n", 1, true), f .. " missing")
-    end
+    })
   end)
 
   it("works with the paths luarocks path gives", function()

@@ -12,25 +12,12 @@ local quote, slurp, spit = helpers.quote, helpers.slurp, helpers.spit
 -- stdin and env a prefix of shell assignments; returns stdout, stderr
 -- and the exit code.
 local function run(args, input, env)
-  local inp, err = os.tmpname(), os.tmpname()
-  spit(inp, input or "")
-  local cmd = string.format("%s%s %s <%s 2>%s", env or "", GDNN_LUA,
-                            args or "", inp, err)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  local _, _, code = p:close()
-  local errtext = slurp(err)
-  os.remove(inp)
-  os.remove(err)
-  return out, errtext, code
+  return helpers.capture(string.format("%s%s %s", env or "", GDNN_LUA,
+                                       args or ""), input or "")
 end
 
 -- A script file holding text; the caller removes it.
-local function script(text)
-  local path = os.tmpname()
-  spit(path, text)
-  return path
-end
+local script = helpers.tempfile
 
 -- Start gdnn-lua with args in the background, wait until the file
 -- marker exists (the running code makes it), send SIGINT and return
@@ -121,20 +108,17 @@ describe("gdnn-lua", function()
 
   it("names the global after -l up to a '-' in the module name",
      function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir " .. quote(dir)))
+    local dir, remove = helpers.tempdir()
     spit(dir .. "/m-v1.lua", "return { name = 'm' }")
     local setpath = "package.path = '" .. dir .. "/?.lua;' .. package.path"
     local out = run("-e " .. quote(setpath) .. " -l m-v1 -e 'print(m.name)'")
-    os.execute("rm -rf " .. quote(dir))
+    remove()
     assert.are.equal("m\n", out)
   end)
 
   it("finds Lua modules in the lua folder beside the executable",
      function()
-    local dir = os.tmpname()
-    os.remove(dir)
+    local dir, remove = helpers.tempdir()
     assert(os.execute("mkdir -p " .. quote(dir .. "/lua/pkg")))
     assert(os.execute("cp " .. GDNN_LUA .. " " .. quote(dir)))
     spit(dir .. "/lua/pkg/mod.lua", "return 'module found'")
@@ -143,7 +127,7 @@ describe("gdnn-lua", function()
     GDNN_LUA = quote(dir .. "/gdnn-lua")
     local out, err = run("-e 'print((require \"pkg.mod\"), (require \"pkg\"))'")
     GDNN_LUA = saved
-    os.execute("rm -rf " .. quote(dir))
+    remove()
     assert.are.equal("", err)
     assert.are.equal("module found\tinit found\n", out)
   end)

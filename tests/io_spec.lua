@@ -5,41 +5,12 @@
 -- checked in format_spec.lua.
 
 local gd = require "gdnn"
+local helpers = require "tests.helpers"
 
 local NPY = "tests/data/npy/"
 
-local function bytes(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
--- FNV-1a 64 of s, as the files' checksum (Lua integers wrap).
-local function fnv1a(s)
-  local h = -3750763034362895579       -- 14695981039346656037
-  for i = 1, #s do
-    h = (h ~ s:byte(i)) * 1099511628211
-  end
-  return h
-end
-
--- s with its last 8 bytes replaced by the checksum of the rest.
-local function reseal(s)
-  local body = s:sub(1, -9)
-  return body .. string.pack("<i8", fnv1a(body))
-end
-
--- s with the bytes at 1-based position k replaced by r.
-local function patch(s, k, r)
-  return s:sub(1, k - 1) .. r .. s:sub(k + #r)
-end
+local slurp, spit = helpers.slurp, helpers.spit
+local reseal, patch = helpers.reseal, helpers.patch
 
 -- 1 when a and b hold the same bits (NaN included).
 local function same_values(a, b)
@@ -55,10 +26,7 @@ end
 
 describe("gd.save and gd.load", function()
   local path = os.tmpname()
-  after_each(function()
-    os.remove(path)
-    os.execute("rm -f '" .. path .. "'.??????")
-  end)
+  after_each(function() helpers.remove_saved(path) end)
 
   describe("of tensors", function()
     it("round-trip values bit for bit, NaN and infinities included", function()
@@ -95,7 +63,7 @@ describe("gd.save and gd.load", function()
     it("write a little-endian header with magic, version, dtype and shape",
        function()
       assert.is_true(gd.save(path, gd.zeros(2, 3)))
-      local s = bytes(path)
+      local s = slurp(path)
       assert.equal("GDNNTEN\26", s:sub(1, 8))
       local fields = {string.unpack("<I4I4I8I4I4I8I8", s, 9)}
       fields[#fields] = nil                 -- the position after them
@@ -194,7 +162,7 @@ describe("gd.save and gd.load", function()
     it("round-trip through the network format", function()
       local net = gd.Network{layer_node_nums = {2, 3, 1}, seed = 2}
       assert.is_true(gd.save(path, net))
-      assert.equal("GDNNNET\26", bytes(path):sub(1, 8))
+      assert.equal("GDNNNET\26", slurp(path):sub(1, 8))
       local back = assert(gd.load(path))
       local X = gd.randn(2, 4)
       assert.is_true(net:forward(X) == back:forward(X))
@@ -215,7 +183,7 @@ describe("gd.save and gd.load", function()
     }
 
     local function expect(s, pattern)
-      write(path, s)
+      spit(path, s)
       local v, msg = gd.load(path)
       assert.is_nil(v)
       assert.is_string(msg)
@@ -227,7 +195,7 @@ describe("gd.save and gd.load", function()
         local good
         before_each(function()
           assert.is_true(gd.save(path, make()))
-          good = bytes(path)
+          good = slurp(path)
         end)
 
         it("report every truncation as truncated", function()
@@ -266,13 +234,13 @@ describe("gd.save and gd.load", function()
 
     it("report an unsupported dtype", function()
       assert.is_true(gd.save(path, gd.ones(2)))
-      expect(reseal(patch(bytes(path), 13, string.pack("<I4", 2))),
+      expect(reseal(patch(slurp(path), 13, string.pack("<I4", 2))),
              "unsupported dtype 2")
     end)
 
     it("report impossible shapes without allocating them", function()
       assert.is_true(gd.save(path, gd.ones(2, 2)))
-      local s = bytes(path)
+      local s = slurp(path)
       expect(reseal(patch(s, 25, string.pack("<I4", 17))),
              "corrupted %(bad header%)")
       expect(reseal(patch(s, 33, string.pack("<i8", -1))),
@@ -284,7 +252,7 @@ describe("gd.save and gd.load", function()
     it("report a GradientDescent state out of range", function()
       local x = gd.GradientDescent{1}
       assert.is_true(gd.save(path, x))
-      local s = bytes(path)
+      local s = slurp(path)
       -- has_spare is the u32 after steps, adam_steps and the generator
       local at = 24 + 8 + 8 + 48 + 1
       expect(reseal(patch(s, at, string.pack("<I4", 5))),
@@ -315,7 +283,7 @@ describe("gd.save and gd.load", function()
 
     it("leaves the old file or the new one, never a mix", function()
       local script = os.tmpname()
-      write(script, ([[
+      spit(script, ([[
         local gd = require "gdnn"
         local t = gd.zeros(1000, 1000)
         for i = 1, 1000000 do
@@ -328,7 +296,7 @@ describe("gd.save and gd.load", function()
         local pidfile = os.tmpname()
         os.execute(interp() .. " " .. script .. " >/dev/null 2>&1 & echo $! > "
                    .. pidfile)
-        local pid = assert(tonumber(bytes(pidfile)))
+        local pid = assert(tonumber(slurp(pidfile)))
         os.remove(pidfile)
         os.execute("sleep 0." .. (2 + 2 * round) .. "; kill -9 " .. pid ..
                    "; wait " .. pid .. " 2>/dev/null; sleep 0.1")
@@ -395,13 +363,13 @@ describe("gd.load_npy and gd.save_npy", function()
 
   it("write the same bytes as numpy.save", function()
     assert.is_true(gd.save_npy(path, counting{2, 3}))
-    assert.equal(bytes(NPY .. "f8_2x3.npy"), bytes(path))
+    assert.equal(slurp(NPY .. "f8_2x3.npy"), slurp(path))
   end)
 
   it("go through gd.save and gd.load for a .npy path", function()
     local t = gd.randn(3, 1, 2):transpose(1, 3)
     assert.is_true(gd.save(path, t))
-    assert.equal("\147NUMPY", bytes(path):sub(1, 6))
+    assert.equal("\147NUMPY", slurp(path):sub(1, 6))
     assert.is_true(same_values(t:contiguous(), assert(gd.load(path))))
     local z = gd.tensor(7)
     assert.is_true(gd.save(path, z))
@@ -409,7 +377,7 @@ describe("gd.load_npy and gd.save_npy", function()
   end)
 
   it("report bad .npy files", function()
-    local good = bytes(NPY .. "f8_2x3.npy")
+    local good = slurp(NPY .. "f8_2x3.npy")
     local cases = {
       {good:sub(1, 5), "truncated"},
       {good:sub(1, 60), "truncated"},
@@ -421,7 +389,7 @@ describe("gd.load_npy and gd.save_npy", function()
       {"\147NUMPX" .. good:sub(7), "wrong magic"},
     }
     for _, c in ipairs(cases) do
-      write(path, c[1])
+      spit(path, c[1])
       local v, msg = gd.load_npy(path)
       assert.is_nil(v)
       assert.matches(c[2], msg)

@@ -38,6 +38,15 @@ local function data(n0, nL, m, seed)
   return gd.randn(n0, m), gd.rand(nL, m)
 end
 
+-- Twelve samples X, Y for a {3, 4, 2} network, drawn from data_seed,
+-- and a function that makes a fresh such network from net_seed.
+local function small_problem(data_seed, net_seed)
+  local X, Y = data(3, 2, 12, data_seed)
+  return X, Y, function()
+    return gd.Network{layer_node_nums = {3, 4, 2}, seed = net_seed}
+  end
+end
+
 local cases = {
   {"{1,6,1} sigmoid on many samples", {1, 6, 1}, "sigmoid", 50},
   {"{1,6,1} sigmoid on one sample", {1, 6, 1}, "sigmoid", 1},
@@ -433,11 +442,7 @@ end)
 
 
 describe("net:train with a reduce hook", function()
-  local X, Y = data(3, 2, 12, 21)
-
-  local function fresh()
-    return gd.Network{layer_node_nums = {3, 4, 2}, seed = 9}
-  end
+  local X, Y, fresh = small_problem(21, 9)
 
   -- The largest difference between the parameters of a and b.
   local function gap(a, b)
@@ -554,11 +559,7 @@ end)
 
 
 describe("net:train's update", function()
-  local X, Y = data(3, 2, 12, 33)
-
-  local function fresh()
-    return gd.Network{layer_node_nums = {3, 4, 2}, seed = 5}
-  end
+  local X, Y, fresh = small_problem(33, 5)
 
   -- n iterations by hand: the gradients of net:backward, then one
   -- GradientDescent step of a copy of each parameter, copied back.

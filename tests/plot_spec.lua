@@ -4,14 +4,8 @@
 
 local plot = require "gdnn.plot"
 
-
 -- A fresh temporary folder, removed by the returned function.
-local function tempdir()
-  local name = os.tmpname()
-  os.remove(name)
-  assert(os.execute("mkdir -p '" .. name .. "'"))
-  return name, function() os.execute("rm -rf '" .. name .. "'") end
-end
+local tempdir = require("tests.helpers").tempdir
 
 
 local function read(path)
