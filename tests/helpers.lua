@@ -129,6 +129,21 @@ function M.patch(s, k, r)
 end
 
 
+-- Column (i, j) of the Hessian of net's loss on X, Y by the weights of
+-- layer l, as central differences (step h) of the gradient
+-- net:backward gives: the change of dE/dW_l per change of W_l[i, j].
+function M.gradient_difference(net, X, Y, l, i, j, h)
+  local W = net.weights[l]
+  local v = W[{i, j}]
+  W[{i, j}] = v + h
+  local up = net:backward(X, Y)[l]
+  W[{i, j}] = v - h
+  local down = net:backward(X, Y)[l]
+  W[{i, j}] = v
+  return (up - down) / (2 * h)
+end
+
+
 -- The elements of a tensor as a flat Lua list, in row-major order.
 function M.flat(t)
   local out = {}

@@ -3,6 +3,7 @@
 -- computed here by forward-mode differentiation, against central
 -- differences of the gradient, and under failing allocations.
 local gd = require "gdnn"
+local helpers = require "tests.helpers"
 
 -- ||a - b|| / (||a|| + ||b||), 0 when both vanish.
 local function relerr(a, b)
@@ -260,13 +261,7 @@ describe("net:hessian", function()
         local h = 1e-5
         for i1 = 1, W:shape()[1] do
           for j1 = 1, W:shape()[2] do
-            local v = W[{i1, j1}]
-            W[{i1, j1}] = v + h
-            local up = net:backward(X, Y)[l]
-            W[{i1, j1}] = v - h
-            local down = net:backward(X, Y)[l]
-            W[{i1, j1}] = v
-            local col = (up - down) / (2 * h)
+            local col = helpers.gradient_difference(net, X, Y, l, i1, j1, h)
             assert.is_true(relerr(H:select(3, i1):select(3, j1), col) < 1e-7)
           end
         end

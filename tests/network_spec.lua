@@ -1,6 +1,7 @@
 -- Specs for gd.Network: gradients and Hessians against central finite
 -- differences, training, saving and loading.
 local gd = require "gdnn"
+local helpers = require "tests.helpers"
 
 -- Loss of the network on X, Y at its current weights.
 local function loss(net, X, Y)
@@ -120,13 +121,7 @@ describe("gd.Network", function()
         local h = 1e-5
         for i = 1, rows do
           for j = 1, cols do
-            local v = W[{i, j}]
-            W[{i, j}] = v + h
-            local up = net:backward(X, Y)[l]
-            W[{i, j}] = v - h
-            local down = net:backward(X, Y)[l]
-            W[{i, j}] = v
-            local col = (up - down) / (2 * h)
+            local col = helpers.gradient_difference(net, X, Y, l, i, j, h)
             local got = H:dense():select(3, i):select(3, j)
             assert.is_true(relerr(got, col) < 1e-6)
           end
